@@ -1,1 +1,167 @@
-// Filled by the exasim implementation.
+#include "integration/exasim/server.hpp"
+
+#include "integration/exasim/listener.hpp"
+#include "integration/exasim/server_state.hpp"
+#include "integration/exasim/session_core.hpp"
+#include "integration/exasim/sqlite_engine.hpp"
+#include "integration/exasim/tls.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace exasim {
+
+struct server::impl {
+  server_options options;
+  std::shared_ptr<server_state> state;
+  std::unique_ptr<boost::asio::io_context> ioc;
+  std::shared_ptr<listener> accept;
+  std::vector<std::thread> threads;
+  tls_material tls;
+  std::string temp_dir; // the private database's directory, removed at stop
+  std::uint16_t port = 0;
+  bool running = false;
+
+  void start();
+  void stop();
+  std::string make_temp_database();
+};
+
+std::string server::impl::make_temp_database() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "exasim-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("exasim: cannot create a temporary directory for the database");
+  temp_dir = pattern;
+  return temp_dir + "/exasim.db";
+}
+
+void server::impl::start() {
+  if (running)
+    return;
+  tls = options.cert_file.empty() ? make_self_signed_certificate()
+                                  : load_certificate(options.cert_file, options.key_file);
+  state = std::make_shared<server_state>(options, options.engine_threads);
+  std::string path = options.database_file.empty() ? make_temp_database() : options.database_file;
+  try {
+    state->db_engine = std::make_unique<sqlite_engine>(path, *state);
+    if (!options.fresh_rsa_key_per_session)
+      state->shared_key = exasol::codec::rsa_key_pair::generate(1024);
+    ioc = std::make_unique<boost::asio::io_context>(std::max(1, options.threads));
+    accept = start_listener(*ioc, options.host, options.port, tls, state);
+  } catch (...) {
+    state->workers.join();
+    state.reset();
+    ioc.reset();
+    if (!temp_dir.empty())
+      std::filesystem::remove_all(temp_dir);
+    throw;
+  }
+  port = accept->port();
+  for (int i = 0; i < std::max(1, options.threads); ++i)
+    threads.emplace_back([this] { ioc->run(); });
+  running = true;
+}
+
+// Order matters: no new connections; running statements interrupted; the I/O threads end;
+// the worker threads finish what they hold; then the io_context is destroyed, which destroys
+// every session (closing its socket and its SQLite connection) before the files go away.
+void server::impl::stop() {
+  if (!running)
+    return;
+  running = false;
+  state->stopping = true;
+  accept->stop();
+  for (auto& core : state->live_cores())
+    core->interrupt_engine();
+  ioc->stop();
+  for (auto& t : threads)
+    t.join();
+  threads.clear();
+  state->workers.join();
+  accept.reset();
+  ioc.reset();
+  state->db_engine.reset();
+  if (!temp_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_dir, ec);
+    temp_dir.clear();
+  }
+}
+
+server::server(server_options options) : impl_(std::make_unique<impl>()) {
+  impl_->options = std::move(options);
+}
+
+server::~server() {
+  stop();
+}
+
+void server::start() {
+  impl_->start();
+}
+void server::stop() {
+  impl_->stop();
+}
+
+std::uint16_t server::port() const {
+  return impl_->port;
+}
+const std::string& server::fingerprint() const {
+  return impl_->tls.fingerprint;
+}
+
+std::string server::dsn() const {
+  return impl_->options.host + "/" + impl_->tls.fingerprint + ":" + std::to_string(impl_->port);
+}
+
+counters server::stats() const {
+  counters c;
+  if (!impl_->state)
+    return c;
+  auto& s = *impl_->state;
+  c.sessions_opened = s.sessions_opened;
+  c.sessions_closed = s.sessions_closed;
+  c.failed_logins = s.failed_logins;
+  c.requests = s.requests;
+  c.protocol_violations = s.protocol_violations;
+  c.active_sessions = s.active_sessions();
+  return c;
+}
+
+std::vector<std::uint64_t> server::session_ids() const {
+  return impl_->state ? impl_->state->session_ids() : std::vector<std::uint64_t>{};
+}
+
+void server::set_login_latency(std::chrono::milliseconds latency) {
+  impl_->options.login_latency = latency;
+  if (impl_->state)
+    impl_->state->login_latency_ms = latency.count();
+}
+
+void server::set_query_latency(std::chrono::milliseconds latency) {
+  impl_->options.query_latency = latency;
+  if (impl_->state)
+    impl_->state->query_latency_ms = latency.count();
+}
+
+void server::set_max_sessions(std::size_t max_sessions) {
+  impl_->options.max_sessions = max_sessions;
+  if (impl_->state)
+    impl_->state->max_sessions = max_sessions;
+}
+
+void server::set_refuse_logins(bool refuse) {
+  impl_->options.refuse_logins = refuse;
+  if (impl_->state)
+    impl_->state->refuse_logins = refuse;
+}
+
+bool server::drop_session(std::uint64_t session_id) {
+  return impl_->state && impl_->state->kill_session(session_id);
+}
+
+} // namespace exasim

@@ -38,6 +38,14 @@ struct server_options {
   bool refuse_logins = false;                 // every login fails with 08004
 
   std::size_t max_message_bytes = 80u << 20; // larger client messages are refused
+
+  // Exasol hands every connection a fresh 1024-bit RSA key. Generating one costs ~5-10 ms of
+  // CPU (it runs on the worker threads, never on the I/O threads); false shares one key,
+  // generated at start, between all connections, for benchmarks that log in by the hundred.
+  bool fresh_rsa_key_per_session = true;
+  // Threads that run SQLite statements and key generation, apart from the I/O threads, so a
+  // slow statement (or one waiting on a lock) never holds up another session's I/O.
+  int engine_threads = 8;
 };
 
 struct counters {

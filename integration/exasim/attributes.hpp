@@ -1,0 +1,43 @@
+// Exasol session attributes (protocol reference §6): the full set a session carries, applied
+// from any request's "attributes" object and reported back when they change.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace exasim {
+
+class attribute_set {
+public:
+  attribute_set(); // Exasol's defaults (autocommit on since 7.1, no schema, no timeout)
+
+  // Applies a client's "attributes" object. Unknown names and read-only attributes are
+  // ignored, as drivers send e.g. compressionEnabled at login. Returns an error text naming
+  // the attribute when a writable one has the wrong JSON type; then nothing is applied.
+  std::optional<std::string> apply(const boost::json::object& requested);
+
+  const boost::json::object& all() const { return values_; }
+  // The attributes whose values differ from `before`.
+  boost::json::object changed_since(const attribute_set& before) const;
+
+  bool autocommit() const;
+  std::string current_schema() const;
+  std::int64_t query_timeout_seconds() const;
+  std::int64_t feedback_interval_seconds() const;
+  std::int64_t result_set_max_rows() const;
+  bool compression_enabled() const;
+
+  void set_autocommit(bool on);
+  void set_current_schema(const std::string& schema);
+  void set_open_transaction(bool open);
+  void set_query_timeout_seconds(std::int64_t seconds);
+  void set_compression_enabled(bool on);
+
+private:
+  boost::json::object values_;
+};
+
+} // namespace exasim

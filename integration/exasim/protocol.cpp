@@ -1,0 +1,112 @@
+#include "integration/exasim/protocol.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+namespace exasim {
+namespace {
+
+void truncate_rows(result_set& rows, std::size_t max_rows) {
+  if (rows.num_rows <= max_rows)
+    return;
+  for (auto& column : rows.data)
+    column.resize(max_rows);
+  rows.num_rows = max_rows;
+}
+
+} // namespace
+
+boost::json::object ok_response() {
+  return {{"status", "ok"}};
+}
+
+boost::json::array columns_json(const std::vector<column>& columns) {
+  boost::json::array out;
+  for (const auto& c : columns)
+    out.push_back(boost::json::object{{"name", c.name}, {"dataType", c.data_type}});
+  return out;
+}
+
+boost::json::object error_response(const std::string& sql_code, const std::string& text) {
+  std::string code = sql_code.size() == 5 ? sql_code : "00000"; // always 5 characters
+  return {{"status", "error"}, {"exception", {{"text", text}, {"sqlCode", code}}}};
+}
+
+std::size_t approximate_json_size(const boost::json::value& v) {
+  switch (v.kind()) {
+  case boost::json::kind::string:
+    return v.get_string().size() + 3;
+  case boost::json::kind::int64:
+  case boost::json::kind::uint64:
+    return 21;
+  case boost::json::kind::double_:
+    return 25;
+  default:
+    return 6;
+  }
+}
+
+boost::json::object result_store::encode(statement_result result, std::int64_t max_rows) {
+  if (!result.rows)
+    return {{"resultType", "rowCount"}, {"rowCount", result.row_count}};
+  result_set& rows = *result.rows;
+  if (max_rows > 0)
+    truncate_rows(rows, static_cast<std::size_t>(max_rows));
+  boost::json::object set{{"numColumns", rows.columns.size()},
+                          {"numRows", rows.num_rows},
+                          {"columns", columns_json(rows.columns)}};
+  if (rows.num_rows >= handle_threshold_rows) {
+    std::int64_t handle = next_handle_++;
+    set["resultSetHandle"] = handle;
+    set["numRowsInMessage"] = 0;
+    sets_[handle] = std::make_shared<const result_set>(std::move(rows));
+  } else {
+    set["numRowsInMessage"] = rows.num_rows;
+    if (rows.num_rows > 0) { // Exasol omits data for an empty result
+      boost::json::array data;
+      for (auto& column : rows.data)
+        data.push_back(std::move(column));
+      set["data"] = std::move(data);
+    }
+  }
+  return {{"resultType", "resultSet"}, {"resultSet", std::move(set)}};
+}
+
+std::optional<boost::json::object> result_store::fetch(std::int64_t handle, std::uint64_t start,
+                                                       std::uint64_t num_bytes) const {
+  auto it = sets_.find(handle);
+  if (it == sets_.end())
+    return std::nullopt;
+  const result_set& rows = *it->second;
+  std::size_t first = start < rows.num_rows ? static_cast<std::size_t>(start) : rows.num_rows;
+  std::size_t last = first;
+  std::uint64_t used = 0;
+  while (last < rows.num_rows) {
+    std::size_t row_bytes = 0;
+    for (const auto& column : rows.data)
+      row_bytes += approximate_json_size(column[last]);
+    if (last > first && used + row_bytes > num_bytes)
+      break; // at least one row, then stay within the budget
+    used += row_bytes;
+    ++last;
+  }
+  boost::json::array data;
+  for (const auto& column : rows.data)
+    data.push_back(boost::json::array(column.begin() + static_cast<std::ptrdiff_t>(first),
+                                      column.begin() + static_cast<std::ptrdiff_t>(last)));
+  return boost::json::object{{"numRows", last - first}, {"data", std::move(data)}};
+}
+
+bool result_store::close(std::int64_t handle) {
+  return sets_.erase(handle) > 0;
+}
+
+boost::json::object encode_results(std::vector<statement_result> results, result_store& store,
+                                   std::int64_t max_rows) {
+  boost::json::array encoded;
+  for (auto& r : results)
+    encoded.push_back(store.encode(std::move(r), max_rows));
+  return {{"numResults", encoded.size()}, {"results", std::move(encoded)}};
+}
+
+} // namespace exasim

@@ -1,0 +1,95 @@
+#include "integration/exasim/server_state.hpp"
+
+#include "integration/exasim/session_core.hpp"
+
+namespace exasim {
+
+server_state::server_state(server_options opts, int worker_threads)
+    : options(std::move(opts)), login_latency_ms(options.login_latency.count()),
+      query_latency_ms(options.query_latency.count()), max_sessions(options.max_sessions),
+      refuse_logins(options.refuse_logins),
+      workers(static_cast<std::size_t>(std::max(1, worker_threads))) {}
+
+std::uint64_t server_state::register_session(session_row row, std::weak_ptr<session_core> core) {
+  std::lock_guard lock(mutex_);
+  std::size_t limit = max_sessions.load();
+  if (limit != 0 && live_.size() >= limit)
+    return 0;
+  std::uint64_t id = session_id_base + ++session_counter_;
+  row.session_id = id;
+  live_.emplace(id, entry{std::move(row), std::move(core)});
+  ++sessions_opened;
+  return id;
+}
+
+void server_state::unregister_session(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  if (live_.erase(id) > 0)
+    ++sessions_closed;
+}
+
+void server_state::set_status(std::uint64_t id, const char* status) {
+  std::lock_guard lock(mutex_);
+  if (auto it = live_.find(id); it != live_.end())
+    it->second.row.status = status;
+}
+
+void server_state::set_current_schema(std::uint64_t id, const std::string& schema) {
+  std::lock_guard lock(mutex_);
+  if (auto it = live_.find(id); it != live_.end())
+    it->second.row.current_schema = schema;
+}
+
+std::size_t server_state::active_sessions() const {
+  std::lock_guard lock(mutex_);
+  return live_.size();
+}
+
+std::vector<std::uint64_t> server_state::session_ids() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, e] : live_)
+    ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::shared_ptr<session_core>> server_state::live_cores() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<session_core>> cores;
+  for (const auto& [id, e] : live_)
+    if (auto core = e.core.lock())
+      cores.push_back(std::move(core));
+  return cores;
+}
+
+std::vector<session_row> server_state::sessions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<session_row> rows;
+  for (const auto& [id, e] : live_)
+    rows.push_back(e.row);
+  return rows;
+}
+
+std::shared_ptr<session_core> server_state::find(std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second.core.lock();
+}
+
+bool server_state::kill_session(std::uint64_t session_id) {
+  auto core = find(session_id);
+  if (!core)
+    return false;
+  core->drop();
+  return true;
+}
+
+bool server_state::abort_statement(std::uint64_t session_id) {
+  auto core = find(session_id);
+  if (!core)
+    return false;
+  core->abort_statement();
+  return true;
+}
+
+} // namespace exasim

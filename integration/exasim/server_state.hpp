@@ -1,0 +1,70 @@
+// What every part of a running exasim shares: options, knobs, counters, the live sessions
+// (the directory behind EXA_ALL_SESSIONS and KILL SESSION), the engine and the worker threads
+// that run engine calls and RSA key generation off the I/O threads.
+#pragma once
+
+#include "integration/exasim/engine.hpp"
+#include "integration/exasim/server.hpp"
+#include "integration/exasol/codec.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace exasim {
+
+class session_core;
+
+// Session ids are this plus a counter: above 2^53, as Exasol's are, so clients are tested on
+// 64-bit parsing.
+constexpr std::uint64_t session_id_base = 1750902846820319232ULL;
+
+class server_state : public engine_host {
+public:
+  server_state(server_options options, int worker_threads);
+
+  const server_options options; // the start-time values; the knobs below override them
+
+  std::atomic<std::int64_t> login_latency_ms, query_latency_ms;
+  std::atomic<std::size_t> max_sessions;
+  std::atomic<bool> refuse_logins;
+  std::atomic<bool> stopping{false};
+
+  std::atomic<std::uint64_t> sessions_opened{0}, sessions_closed{0}, failed_logins{0}, requests{0},
+      protocol_violations{0};
+
+  std::unique_ptr<engine> db_engine;
+  std::optional<exasol::codec::rsa_key_pair> shared_key; // when not fresh_rsa_key_per_session
+  boost::asio::thread_pool workers;
+
+  // Registers a logged-in session unless max_sessions is reached; returns its new id or 0.
+  std::uint64_t register_session(session_row row, std::weak_ptr<session_core> core);
+  void unregister_session(std::uint64_t id);
+  void set_status(std::uint64_t id, const char* status);
+  void set_current_schema(std::uint64_t id, const std::string& schema);
+  std::size_t active_sessions() const;
+  std::vector<std::uint64_t> session_ids() const;
+  std::vector<std::shared_ptr<session_core>> live_cores() const;
+
+  // engine_host
+  std::vector<session_row> sessions() const override;
+  bool kill_session(std::uint64_t session_id) override;
+  bool abort_statement(std::uint64_t session_id) override;
+
+private:
+  struct entry {
+    session_row row;
+    std::weak_ptr<session_core> core;
+  };
+  std::shared_ptr<session_core> find(std::uint64_t id) const;
+
+  mutable std::mutex mutex_;
+  std::map<std::uint64_t, entry> live_;
+  std::uint64_t session_counter_ = 0;
+};
+
+} // namespace exasim
