@@ -1,6 +1,43 @@
-// Placeholder until the command line lands (sim, query).
-#include <cstdio>
-int main() {
-  std::puts("exapool: not yet");
-  return 1;
+// `exapool`: the command line of the exapool connection pool runtime.
+#include "apps/exapool/command.hpp"
+
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "usage: exapool <command> [options]\n\n"
+         "commands:\n"
+         "  main    start exasim and run a query through the C++ client over wss\n"
+         "  sim     run exasim, an Exasol-protocol server backed by SQLite\n"
+         "  query   run SQL against Exasol (or exasim) and print the result as a table\n\n"
+         "`exapool <command> --help` lists a command's options.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const char* command = argv[1];
+  // The subcommand sees itself as argv[0], so CAF's parser reads only its options.
+  int sub_argc = argc - 1;
+  char** sub_argv = argv + 1;
+  if (std::strcmp(command, "sim") == 0)
+    return exapool::cli::run_sim(sub_argc, sub_argv);
+  if (std::strcmp(command, "query") == 0)
+    return exapool::cli::run_query(sub_argc, sub_argv);
+  if (std::strcmp(command, "main") == 0)
+    return exapool::cli::run_main_job(sub_argc, sub_argv);
+  if (std::strcmp(command, "--help") == 0 || std::strcmp(command, "-h") == 0 ||
+      std::strcmp(command, "help") == 0) {
+    print_usage(std::cout);
+    return 0;
+  }
+  std::cerr << "error: unknown command '" << command << "'\n";
+  print_usage(std::cerr);
+  return 2;
 }

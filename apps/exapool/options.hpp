@@ -1,0 +1,19 @@
+// Option handling shared by the subcommands: CAF parses, these helpers turn the outcome into the
+// process's behaviour (help printed, a bad option named, secrets read from the environment).
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+#include <optional>
+#include <string>
+
+namespace exapool::cli {
+
+// Parses argv (argv[0] is the subcommand's name) into cfg. Returns an exit code when the
+// command must stop here: 0 after --help, 2 after a bad option (named on stderr).
+std::optional<int> parse_options(caf::actor_system_config& cfg, int argc, char** argv);
+
+// The value of an environment variable, or `fallback` when it is unset or empty.
+std::string env_or(const char* name, std::string fallback);
+
+} // namespace exapool::cli

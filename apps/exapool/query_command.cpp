@@ -1,0 +1,99 @@
+// `exapool query`: runs SQL through the C++ client and prints each result as a table.
+#include "apps/exapool/command.hpp"
+#include "apps/exapool/options.hpp"
+#include "apps/exapool/statements.hpp"
+#include "integration/exasol/connection.hpp"
+#include "integration/exasol/format.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <iostream>
+
+namespace exapool::cli {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+struct query_config : caf::actor_system_config {
+  std::string dsn = env_or("EXAPOOL_DSN", "");
+  std::string user = env_or("EXAPOOL_USER", "");
+  std::string password = env_or("EXAPOOL_PASSWORD", "");
+  std::string access_token = env_or("EXAPOOL_ACCESS_TOKEN", "");
+  bool tls = true;
+  bool insecure = false;
+  std::string ca_file;
+  bool compression = false;
+  std::string schema;
+  int protocol_version = 3;
+  caf::timespan connect_timeout = std::chrono::seconds(10);
+  caf::timespan socket_timeout = std::chrono::seconds(30);
+  caf::timespan query_timeout{0};
+
+  query_config() {
+    opt_group{custom_options_, "exasol"}
+        .add(dsn, "dsn", "host[/fingerprint][:port][,...] (env EXAPOOL_DSN)")
+        .add(user, "user", "user name (env EXAPOOL_USER)")
+        .add(password, "password", "password (prefer env EXAPOOL_PASSWORD: argv is visible)")
+        .add(access_token, "access-token", "OpenID access token (env EXAPOOL_ACCESS_TOKEN)")
+        .add(tls, "tls", "wss (true) or ws (false)")
+        .add(insecure, "insecure", "skip TLS certificate checks (tests only)")
+        .add(ca_file, "ca-file", "PEM CA bundle to verify the server (default: system store)")
+        .add(compression, "compression", "zlib-compressed messages after login")
+        .add(schema, "schema", "schema to open at login")
+        .add(protocol_version, "protocol-version", "protocol version to ask for (1-3)")
+        .add(connect_timeout, "connect-timeout", "per address, e.g. 10s")
+        .add(socket_timeout, "socket-timeout", "each read and write, e.g. 30s")
+        .add(query_timeout, "query-timeout", "a whole statement (0: none), e.g. 5min");
+  }
+
+  exasol::connection_options to_connection_options() const {
+    exasol::connection_options opts;
+    opts.dsn = dsn;
+    opts.user = user;
+    opts.password = password;
+    opts.access_token = access_token;
+    opts.tls = tls;
+    opts.insecure = insecure;
+    opts.ca_file = ca_file;
+    opts.compression = compression;
+    opts.schema = schema;
+    opts.protocol_version = protocol_version;
+    opts.connect_timeout = duration_cast<milliseconds>(connect_timeout);
+    opts.socket_timeout = duration_cast<milliseconds>(socket_timeout);
+    opts.query_timeout = duration_cast<milliseconds>(query_timeout);
+    opts.identity.client_name = "exapool query";
+    return opts;
+  }
+};
+
+} // namespace
+
+int run_query(int argc, char** argv) {
+  query_config cfg;
+  if (auto code = parse_options(cfg, argc, argv))
+    return *code;
+  if (cfg.remainder.empty()) {
+    std::cerr << "error: no SQL given; usage: exapool query [options] 'SQL' ['SQL' ...]\n";
+    return 2;
+  }
+  if (cfg.dsn.empty() || (cfg.user.empty() && cfg.access_token.empty())) {
+    std::cerr << "error: --exasol.dsn and --exasol.user (or EXAPOOL_DSN and EXAPOOL_USER) "
+                 "are required\n";
+    return 2;
+  }
+  try {
+    exasol::connection conn(cfg.to_connection_options());
+    int failures = run_statements(conn, cfg.remainder, std::cout);
+    if (conn.is_open())
+      conn.disconnect();
+    return failures == 0 ? 0 : 1;
+  } catch (const exasol::error& e) {
+    std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace exapool::cli

@@ -1,0 +1,126 @@
+// `exapool sim`: runs exasim standalone until SIGINT/SIGTERM, or until its standard input
+// closes when that is a pipe (so a parent test process that dies takes the server with it).
+#include "apps/exapool/command.hpp"
+#include "apps/exapool/options.hpp"
+#include "integration/exasim/server.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace exapool::cli {
+namespace {
+
+struct sim_config : caf::actor_system_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8563;
+  int threads = 2;
+  std::string user = "sys";
+  std::string database;
+  std::string cert_file, key_file;
+  bool require_tls = false;
+  int max_protocol_version = 3;
+  caf::timespan login_latency{0};
+  caf::timespan query_latency{0};
+  std::size_t max_sessions = 0;
+  bool refuse_logins = false;
+
+  sim_config() {
+    opt_group{custom_options_, "sim"}
+        .add(host, "host", "address to listen on")
+        .add(port, "port", "port to listen on (0: an ephemeral port, printed at start)")
+        .add(threads, "threads", "I/O threads")
+        .add(user, "user", "the user that may log in (password from EXASIM_PASSWORD, else exasol)")
+        .add(database, "database", "SQLite database file (default: a temporary one)")
+        .add(cert_file, "cert-file", "TLS certificate (PEM); default: self-signed, generated")
+        .add(key_file, "key-file", "TLS private key (PEM) for --sim.cert-file")
+        .add(require_tls, "require-tls", "refuse logins over plain ws, as Exasol 8 does")
+        .add(max_protocol_version, "max-protocol-version", "highest protocol version (1-3)")
+        .add(login_latency, "login-latency", "delay before each login response, e.g. 1s")
+        .add(query_latency, "query-latency", "delay before each query response, e.g. 5ms")
+        .add(max_sessions, "max-sessions", "refuse logins beyond this many sessions (0: no limit)")
+        .add(refuse_logins, "refuse-logins", "fail every login with 08004");
+  }
+
+  exasim::server_options to_server_options() const {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    exasim::server_options opts;
+    opts.host = host;
+    opts.port = port;
+    opts.threads = threads;
+    opts.users = {{user, env_or("EXASIM_PASSWORD", "exasol")}};
+    opts.database_file = database;
+    opts.cert_file = cert_file;
+    opts.key_file = key_file;
+    opts.require_tls = require_tls;
+    opts.max_protocol_version = max_protocol_version;
+    opts.login_latency = duration_cast<milliseconds>(login_latency);
+    opts.query_latency = duration_cast<milliseconds>(query_latency);
+    opts.max_sessions = max_sessions;
+    opts.refuse_logins = refuse_logins;
+    return opts;
+  }
+};
+
+bool stdin_is_pipe() {
+  struct stat st {};
+  return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+// Turns end-of-input on a piped stdin into SIGTERM, so one sigwait() covers both ways to stop.
+void watch_stdin_for_eof() {
+  std::thread([] {
+    char buffer[256];
+    while (read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
+    }
+    kill(getpid(), SIGTERM);
+  }).detach();
+}
+
+} // namespace
+
+int run_sim(int argc, char** argv) {
+  sim_config cfg;
+  if (auto code = parse_options(cfg, argc, argv))
+    return *code;
+  if (cfg.threads < 1 || cfg.max_protocol_version < 1 || cfg.max_protocol_version > 3) {
+    std::cerr << "error: --sim.threads must be >= 1 and --sim.max-protocol-version 1..3\n";
+    return 2;
+  }
+  // Block the stop signals before any thread starts, so all threads inherit the mask and only
+  // sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  exasim::server server(cfg.to_server_options());
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "error: exasim did not start: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "exasim ready port=" << server.port() << " fingerprint=" << server.fingerprint()
+            << " dsn=" << server.dsn() << std::endl;
+  if (stdin_is_pipe())
+    watch_stdin_for_eof();
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  server.stop();
+  auto stats = server.stats();
+  std::cerr << "exasim stopped: sessions opened " << stats.sessions_opened << ", closed "
+            << stats.sessions_closed << ", failed logins " << stats.failed_logins << ", requests "
+            << stats.requests << ", protocol violations " << stats.protocol_violations << "\n";
+  return 0;
+}
+
+} // namespace exapool::cli
