@@ -418,7 +418,8 @@ void connection::impl::check_fingerprint(const target& t) {
 void connection::impl::configure_websocket() {
   with_ws([this](auto& ws) {
     ws.auto_fragment(false);
-    ws.read_message_max(opts.max_message_bytes + (std::size_t(1) << 20));
+    // Headroom for zlib's worst-case expansion of an incompressible message.
+    ws.read_message_max(opts.max_message_bytes + opts.max_message_bytes / 64 + 1024);
     ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(beast::http::field::user_agent, "exapool-exasol-cpp");
     }));
