@@ -1,0 +1,60 @@
+// Everything that changes an Exasol connection or its session. Two credentials that differ in
+// any field must never share a pooled connection, so every field takes part in the pool key.
+#pragma once
+
+#include <caf/detail/stringification_inspector.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+namespace exapool {
+
+// A password or token. Serialised as is (a remote pool needs it), but printed as "<redacted>",
+// so CAF's to_string of any message that carries one (logs, errors) never shows it.
+struct secret {
+  std::string value;
+  bool empty() const { return value.empty(); }
+  friend bool operator==(const secret& a, const secret& b) { return a.value == b.value; }
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, secret& x) {
+  if constexpr (std::is_same<Inspector, caf::detail::stringification_inspector>::value) {
+    std::string shown = x.value.empty() ? "" : "<redacted>";
+    return f(shown);
+  } else {
+    return f(x.value);
+  }
+}
+
+struct credentials {
+  std::string dsn; // host[/fingerprint][:port][,...]; fingerprints and nocertcheck live here
+  std::string user;
+  secret password;
+  secret access_token;
+  secret refresh_token;
+  std::string schema; // opened at login; empty: none
+  bool tls = true;
+  bool insecure = false; // no certificate checks (tests only)
+  std::string ca_file;
+  bool compression = false;
+  int protocol_version = 3;
+  bool autocommit = true;
+  int server_query_timeout_s = 0; // the session attribute queryTimeout
+  caf::timespan connect_timeout = std::chrono::seconds(10);
+  caf::timespan socket_timeout = std::chrono::seconds(30);
+  caf::timespan query_timeout{0};
+  std::string client_name = "exapool";
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credentials& x) {
+  return f(caf::meta::type_name("credentials"), x.dsn, x.user, x.password, x.access_token,
+           x.refresh_token, x.schema, x.tls, x.insecure, x.ca_file, x.compression,
+           x.protocol_version, x.autocommit, x.server_query_timeout_s, x.connect_timeout,
+           x.socket_timeout, x.query_timeout, x.client_name);
+}
+
+} // namespace exapool

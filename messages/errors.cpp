@@ -1,0 +1,44 @@
+#include "messages/errors.hpp"
+
+namespace exapool {
+
+std::string to_string(pool_errc code) {
+  switch (code) {
+  case pool_errc::none:
+    return "none";
+  case pool_errc::acquire_timeout:
+    return "acquire_timeout";
+  case pool_errc::shutting_down:
+    return "shutting_down";
+  case pool_errc::authentication_failed:
+    return "authentication_failed";
+  case pool_errc::connect_failed:
+    return "connect_failed";
+  case pool_errc::stale_lease:
+    return "stale_lease";
+  case pool_errc::connection_lost:
+    return "connection_lost";
+  case pool_errc::server_error:
+    return "server_error";
+  case pool_errc::invalid_config:
+    return "invalid_config";
+  case pool_errc::pool_failed:
+    return "pool_failed";
+  }
+  return "unknown";
+}
+
+pool_errc code_of(const caf::error& err) {
+  if (err.category() != error_category)
+    return pool_errc::none;
+  return static_cast<pool_errc>(err.code());
+}
+
+std::string context_of(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return {};
+}
+
+} // namespace exapool

@@ -1,0 +1,38 @@
+// A snapshot of one pool: its gauges now, its counters since start, and borrow wait times.
+#pragma once
+
+#include "messages/pool_key.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
+
+#include <cstdint>
+
+namespace exapool {
+
+struct pool_stats {
+  pool_key key;
+  // Gauges. total = idle + leased + opening <= max_size, always.
+  std::uint64_t total = 0, leased = 0, idle = 0, opening = 0, waiting = 0;
+  std::uint64_t max_size = 0;
+  // Counters.
+  std::uint64_t borrowed = 0, returned = 0;
+  std::uint64_t opened = 0, closed = 0, connect_failures = 0;
+  std::uint64_t validated = 0, invalid = 0; // SELECT 1 checks and how many failed
+  std::uint64_t evicted = 0;                // idle timeout, max lifetime
+  std::uint64_t reclaimed = 0;              // taken back from borrowers that died
+  std::uint64_t resets = 0;                 // dirty sessions reset on return
+  std::uint64_t timed_out_borrows = 0;
+  // Borrow wait times (time from borrow to lease) over all borrows so far.
+  caf::timespan wait_p50{0}, wait_p99{0}, wait_max{0};
+  std::string last_connect_error; // never contains a secret
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
+  return f(caf::meta::type_name("pool_stats"), x.key, x.total, x.leased, x.idle, x.opening,
+           x.waiting, x.max_size, x.borrowed, x.returned, x.opened, x.closed, x.connect_failures,
+           x.validated, x.invalid, x.evicted, x.reclaimed, x.resets, x.timed_out_borrows,
+           x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error);
+}
+
+} // namespace exapool
