@@ -97,6 +97,11 @@ TEST_CASE("client logs in over ws and runs SELECT 1", "[client][exasim]") {
   REQUIRE(rs.column_count() == 1);
   CHECK(as_int(rs.at(0, 0)) == 1);
   CHECK(c.peer_address().find(std::to_string(s.port())) != std::string::npos);
+  // The identification fields reach the server's session view.
+  auto sessions = c.query("SELECT CLIENT FROM EXA_ALL_SESSIONS WHERE SESSION_ID = " +
+                          std::to_string(c.session().session_id));
+  REQUIRE(sessions.row_count() == 1);
+  CHECK(std::get<std::string>(sessions.at(0, 0)).find("exapool-client-test") != std::string::npos);
   c.disconnect();
   CHECK_FALSE(c.is_open());
   CHECK_FALSE(c.is_broken());
