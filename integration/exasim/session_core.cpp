@@ -155,6 +155,14 @@ void session_core::handle(json::object request) {
   case phase::awaiting_login:
     if (login_command)
       return handle_login(request, *command == "loginToken");
+    if (command && *command == "disconnect") { // e.g. a driver closing after a failed login
+      begin_request();
+      respond(ok_response());
+      phase_ = phase::closing;
+      if (auto connection = connection_.lock())
+        connection->close();
+      return;
+    }
     return protocol_violation("not logged in: the first request must be login or loginToken");
   case phase::awaiting_credentials:
     if (login_command)
@@ -215,6 +223,7 @@ void session_core::dispatch(const std::string& command, json::object& request) {
   if (command == "disconnect") {
     respond(ok_response());
     phase_ = phase::closing;
+    state_->unregister_session(session_id_); // gone from EXA_ALL_SESSIONS at once
     if (auto connection = connection_.lock())
       connection->close();
     return;

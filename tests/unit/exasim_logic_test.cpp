@@ -1,0 +1,222 @@
+// exasim's pure logic: Exasol typing of SQLite values, the Exasol-only statement matcher,
+// session attributes and the result encoding (inline, handles, fetch chunks).
+#include "integration/exasim/attributes.hpp"
+#include "integration/exasim/exasol_statements.hpp"
+#include "integration/exasim/protocol.hpp"
+#include "integration/exasim/value_types.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace exasim;
+namespace json = boost::json;
+
+namespace {
+
+raw_value integer(std::int64_t i) {
+  raw_value v;
+  v.cls = raw_value::storage::integer;
+  v.integer = i;
+  return v;
+}
+raw_value real(double d) {
+  raw_value v;
+  v.cls = raw_value::storage::real;
+  v.real = d;
+  return v;
+}
+raw_value text(std::string s) {
+  raw_value v;
+  v.cls = raw_value::storage::text;
+  v.bytes = std::move(s);
+  return v;
+}
+
+result_set numbered_rows(std::size_t n) {
+  result_set rows;
+  rows.columns.push_back({"ID", data_type_json(exa_type::decimal(18, 0))});
+  rows.columns.push_back({"LABEL", data_type_json(exa_type::varchar(20))});
+  rows.data.resize(2);
+  for (std::size_t i = 0; i < n; ++i) {
+    rows.data[0].push_back(static_cast<std::int64_t>(i));
+    rows.data[1].push_back(json::string("row-" + std::to_string(i)));
+  }
+  rows.num_rows = n;
+  return rows;
+}
+
+} // namespace
+
+TEST_CASE("declared SQLite types map to Exasol types", "[exasim][types]") {
+  auto t = type_from_declaration("DECIMAL(12, 3)");
+  REQUIRE(t);
+  CHECK(t->what == exa_type::kind::decimal);
+  CHECK(t->precision == 12);
+  CHECK(t->scale == 3);
+  CHECK(type_from_declaration("integer")->precision == 18);
+  CHECK(type_from_declaration("BIGINT")->precision == 36);
+  CHECK(type_from_declaration("double precision")->what == exa_type::kind::double_precision);
+  CHECK(type_from_declaration("VARCHAR(20)")->size == 20);
+  CHECK(type_from_declaration("CHAR(5)")->what == exa_type::kind::fixed_char);
+  CHECK(type_from_declaration("BOOLEAN")->what == exa_type::kind::boolean);
+  CHECK(type_from_declaration("DATE")->what == exa_type::kind::date);
+  CHECK(type_from_declaration("TIMESTAMP")->what == exa_type::kind::timestamp);
+  CHECK(type_from_declaration("TIMESTAMP WITH LOCAL TIME ZONE")->with_local_time_zone);
+  CHECK_FALSE(type_from_declaration("GEOMETRY"));
+  CHECK(data_type_json(*type_from_declaration("VARCHAR(20)")) ==
+        json::object{{"type", "VARCHAR"}, {"size", 20}, {"characterSet", "UTF8"}});
+  CHECK(data_type_json(exa_type::decimal(9, 0)) ==
+        json::object{{"type", "DECIMAL"}, {"precision", 9}, {"scale", 0}});
+}
+
+TEST_CASE("undeclared columns are typed by their values", "[exasim][types]") {
+  CHECK(type_from_values({integer(1), raw_value{}}).what == exa_type::kind::decimal);
+  CHECK(type_from_values({integer(1), real(1.5)}).what == exa_type::kind::double_precision);
+  CHECK(type_from_values({integer(1), text("a")}).what == exa_type::kind::varchar);
+  CHECK(type_from_values({integer(9223372036854775807LL)}).precision == 36);
+  CHECK(type_from_values({}).what == exa_type::kind::varchar);
+}
+
+TEST_CASE("values are encoded as Exasol sends them", "[exasim][types]") {
+  CHECK(encode_value(integer(42), exa_type::decimal(18, 0)) == 42);
+  CHECK(encode_value(integer(1234567890123456789LL), exa_type::decimal(20, 0)) ==
+        "1234567890123456789");
+  CHECK(encode_value(real(12345.678), exa_type::decimal(12, 3)) == "12345.678");
+  CHECK(encode_value(real(-0.125), exa_type::decimal(12, 3)) == "-0.125");
+  CHECK(encode_value(integer(12), exa_type::decimal(10, 2)) == "12.00");
+  CHECK(encode_value(integer(-10), exa_type::double_precision()) == -10.0);
+  CHECK(encode_value(real(0.0 / 0.0), exa_type::double_precision()).is_null());
+  CHECK(encode_value(integer(1), exa_type::boolean()) == true);
+  CHECK(encode_value(integer(0), exa_type::boolean()) == false);
+  CHECK(encode_value(raw_value{}, exa_type::boolean()).is_null());
+  CHECK(encode_value(text("ab"), *type_from_declaration("CHAR(5)")) == "ab   ");
+  CHECK(encode_value(text("\xc3\xa4"), *type_from_declaration("CHAR(3)")) == "\xc3\xa4  ");
+  auto ts = *type_from_declaration("TIMESTAMP");
+  CHECK(encode_value(text("2024-02-29 13:14:15.123"), ts) == "2024-02-29 13:14:15.123000");
+  CHECK(encode_value(text("2024-02-29T13:14:15"), ts) == "2024-02-29 13:14:15.000000");
+  CHECK(encode_value(text("2024-02-29"), *type_from_declaration("DATE")) == "2024-02-29");
+  CHECK(encode_value(integer(7), exa_type::varchar()) == "7");
+}
+
+TEST_CASE("Exasol-only statements are recognised and the rest left to SQLite",
+          "[exasim][statements]") {
+  using kind = exasol_statement::kind;
+  auto open = classify_statement("  open schema my_schema ;");
+  CHECK(open.what == kind::open_schema);
+  CHECK(open.name == "MY_SCHEMA");
+  CHECK(classify_statement("OPEN SCHEMA \"Quoted\"").name == "Quoted");
+  CHECK(classify_statement("OPEN SCHEMA").what == kind::malformed);
+  auto create = classify_statement("CREATE SCHEMA IF NOT EXISTS s1");
+  CHECK(create.what == kind::create_schema);
+  CHECK(create.if_exists);
+  CHECK(classify_statement("DROP SCHEMA s1 CASCADE").what == kind::drop_schema);
+  auto kill = classify_statement("KILL SESSION 1750902846820319233");
+  CHECK(kill.what == kind::kill_session);
+  CHECK(kill.session_id == 1750902846820319233ULL);
+  CHECK(classify_statement("kill session current_session").current_session);
+  auto stmt = classify_statement("KILL STATEMENT 5 IN SESSION 42");
+  CHECK(stmt.what == kind::kill_statement);
+  CHECK(stmt.session_id == 42);
+  CHECK(classify_statement("KILL SESSION x").what == kind::malformed);
+  auto alter = classify_statement("ALTER SESSION SET QUERY_TIMEOUT = 30");
+  CHECK(alter.what == kind::alter_session);
+  CHECK(alter.name == "QUERY_TIMEOUT");
+  CHECK(alter.value == "30");
+  CHECK(classify_statement("ALTER SESSION SET NLS_DATE_FORMAT = 'DD.MM.YYYY'").value ==
+        "DD.MM.YYYY");
+  CHECK(classify_statement("commit work").what == kind::commit);
+  CHECK(classify_statement("ROLLBACK").what == kind::rollback);
+  CHECK(classify_statement("-- note\nSELECT 1").what == kind::other);
+  CHECK(classify_statement("CREATE TABLE t (a INT)").what == kind::other);
+  CHECK(classify_statement("ALTER TABLE t ADD COLUMN b INT").what == kind::other);
+  CHECK(classify_statement("SELECT 'OPEN SCHEMA x'").what == kind::other);
+}
+
+TEST_CASE("mentions_word finds whole words only", "[exasim][statements]") {
+  CHECK(mentions_word("select * from exa_all_sessions", "EXA_ALL_SESSIONS"));
+  CHECK(mentions_word("SELECT COUNT(*) FROM EXA_ALL_SESSIONS;", "EXA_ALL_SESSIONS"));
+  CHECK_FALSE(mentions_word("SELECT * FROM MY_EXA_ALL_SESSIONS", "EXA_ALL_SESSIONS"));
+  CHECK_FALSE(mentions_word("SELECT 1", "EXA_ALL_SESSIONS"));
+}
+
+TEST_CASE("attributes apply writable values and report changes", "[exasim][attributes]") {
+  attribute_set a;
+  CHECK(a.autocommit());
+  CHECK(a.all().size() >= 15);
+  attribute_set before = a;
+  REQUIRE_FALSE(a.apply({{"autocommit", false},
+                         {"queryTimeout", 30},
+                         {"unknownThing", 1},
+                         {"compressionEnabled", true}}));
+  CHECK_FALSE(a.autocommit());
+  CHECK(a.query_timeout_seconds() == 30);
+  CHECK_FALSE(a.compression_enabled()); // read-only: ignored
+  auto changed = a.changed_since(before);
+  CHECK(changed == json::object{{"autocommit", false}, {"queryTimeout", 30}});
+  auto error = a.apply({{"autocommit", "yes"}, {"queryTimeout", 5}});
+  REQUIRE(error);
+  CHECK(error->find("autocommit") != std::string::npos);
+  CHECK(a.query_timeout_seconds() == 30); // nothing applied from a bad request
+  REQUIRE_FALSE(a.apply({{"currentSchema", nullptr}}));
+  CHECK(a.current_schema().empty());
+}
+
+TEST_CASE("results below 1000 rows go inline, from 1000 rows on behind a handle",
+          "[exasim][results]") {
+  result_store store;
+  auto small = store.encode({numbered_rows(999), 0});
+  const auto& set = small.at("resultSet").as_object();
+  CHECK(set.at("numRowsInMessage") == 999);
+  CHECK(set.at("data").at(0).as_array().size() == 999);
+  CHECK_FALSE(set.contains("resultSetHandle"));
+
+  auto empty = store.encode({numbered_rows(0), 0});
+  CHECK_FALSE(empty.at("resultSet").as_object().contains("data"));
+  CHECK(empty.at("resultSet").at("numColumns") == 2);
+
+  auto big = store.encode({numbered_rows(1000), 0});
+  const auto& handle_set = big.at("resultSet").as_object();
+  CHECK_FALSE(handle_set.contains("data"));
+  CHECK(handle_set.at("numRowsInMessage") == 0);
+  auto handle = handle_set.at("resultSetHandle").as_int64();
+  CHECK(handle >= 1);
+
+  auto count = store.encode({std::nullopt, 7});
+  CHECK(count == json::object{{"resultType", "rowCount"}, {"rowCount", 7}});
+
+  auto limited = store.encode({numbered_rows(10), 0}, 3);
+  CHECK(limited.at("resultSet").at("numRows") == 3);
+}
+
+TEST_CASE("fetch honours startPosition and numBytes with at least one row", "[exasim][results]") {
+  result_store store;
+  auto handle =
+      store.encode({numbered_rows(5000), 0}).at("resultSet").at("resultSetHandle").as_int64();
+  auto all = store.fetch(handle, 0, 64u << 20);
+  REQUIRE(all);
+  CHECK(all->at("numRows") == 5000);
+  auto tiny = store.fetch(handle, 4998, 1);
+  REQUIRE(tiny);
+  CHECK(tiny->at("numRows") == 1);
+  CHECK(tiny->at("data").at(0).at(0) == 4998);
+  std::size_t fetched = 0, chunks = 0;
+  while (fetched < 5000) {
+    auto chunk = store.fetch(handle, fetched, 8192);
+    REQUIRE(chunk);
+    auto n = chunk->at("numRows").as_uint64();
+    REQUIRE(n > 0);
+    CHECK(chunk->at("data").at(1).at(0) == json::string("row-" + std::to_string(fetched)));
+    fetched += n;
+    ++chunks;
+  }
+  CHECK(chunks > 3);
+  CHECK(store.fetch(handle, 5000, 100)->at("numRows") == 0);
+  CHECK(store.close(handle));
+  CHECK_FALSE(store.fetch(handle, 0, 100));
+  CHECK_FALSE(store.close(handle));
+}
+
+TEST_CASE("error responses always carry a five character sqlCode", "[exasim][results]") {
+  CHECK(error_response("42000", "x").at("exception").at("sqlCode") == "42000");
+  CHECK(error_response("", "x").at("exception").at("sqlCode") == "00000");
+  CHECK(error_response("42000", "x").at("status") == "error");
+}
