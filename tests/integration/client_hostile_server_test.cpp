@@ -245,3 +245,42 @@ TEST_CASE("client hostile server: a silent server hits the socket timeout", "[cl
   CHECK(e.kind() == error_kind::timeout);
   CHECK(c.is_broken());
 }
+
+TEST_CASE("client hostile server: an ignored abortQuery after the query timeout breaks the "
+          "connection",
+          "[client]") {
+  auto script = login_script();
+  script.push_back([](ws_stream&, const std::string&) {}); // the query: never answered
+  script.push_back([](ws_stream&, const std::string&) {}); // abortQuery: ignored as well
+  scripted_server s(script);
+  auto o = options(s);
+  o.query_timeout = 100ms;
+  o.abort_grace = 100ms;
+  {
+    connection c(o);
+    auto e = error_of([&] { c.execute("SELECT 1"); });
+    CHECK(e.kind() == error_kind::timeout);
+    CHECK(c.is_broken());
+  }
+  REQUIRE(s.requests.size() >= 5);
+  CHECK(s.requests[4] == R"({"command":"abortQuery"})");
+}
+
+TEST_CASE("client hostile server: a failed fetch leaves the handle counted as open", "[client]") {
+  auto script = login_script();
+  script.push_back(reply(
+      R"({"status":"ok","responseData":{"numResults":1,"results":[{"resultType":"resultSet",)"
+      R"("resultSet":{"resultSetHandle":4,"numColumns":1,"numRows":2000,"numRowsInMessage":0,)" +
+      one_int_column + "}}]}}"));
+  script.push_back(
+      reply(R"({"status":"error","exception":{"text":"handle gone","sqlCode":"00000"}})"));
+  script.push_back(reply(R"({"status":"ok","attributes":{"autocommit":false}})"));
+  scripted_server s(script);
+  connection c(options(s));
+  auto e = error_of([&] { c.execute("SELECT x"); });
+  CHECK(e.kind() == error_kind::server);
+  CHECK_FALSE(c.is_broken());
+  CHECK(c.open_result_sets() == 1); // the pool must reset this session
+  c.set_attributes({{"autocommit", false}});
+  CHECK_FALSE(c.autocommit());
+}
