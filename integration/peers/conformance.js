@@ -23,7 +23,16 @@ let finished = false;
 const openClients = new Set();
 const unhandled = [];
 
+function clip(text, max = 300) {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 function describe(error) {
+  if (error instanceof assert.AssertionError && error.generatedMessage) {
+    // The generated message is a multi-line diff; one line with both sides reads better here.
+    return `${error.message.split('\n')[0]} actual ${clip(JSON.stringify(error.actual) ?? 'undefined')}, ` +
+      `expected ${clip(JSON.stringify(error.expected) ?? 'undefined')}`;
+  }
   if (error instanceof Error) return error.message.split('\n')[0];
   if (error && typeof error === 'object') return JSON.stringify(error);
   return String(error);
@@ -443,6 +452,18 @@ async function run() {
     const last = await connect({ clientName: 'exapool-last' });
     await waitForSessionCount(last, 1); // only itself: nothing leaked
     await closeClient(last);
+  });
+
+  await check('exapool sim exits 0 when its stdin closes: 2 failed logins, no protocol violations', async () => {
+    const { code, signal } = await sim.closeAndWait(15000);
+    assert.equal(signal, null, `killed by ${signal}`);
+    assert.equal(code, 0, 'exit code');
+    const summary = sim.stderrTail().find((line) => line.startsWith('exasim stopped:'));
+    assert.ok(summary, "exapool sim printed its 'exasim stopped: ...' counters");
+    const counter = (name) => Number((new RegExp(`${name} (\\d+)`).exec(summary) || [])[1]);
+    assert.equal(counter('failed logins'), 2, summary);
+    assert.equal(counter('protocol violations'), 0, summary);
+    assert.equal(counter('sessions opened'), counter('closed'), summary);
   });
 }
 

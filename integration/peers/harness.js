@@ -30,7 +30,8 @@ function loadDependencies() {
 
 const READY_LINE = /^exasim ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+)\s*$/;
 
-// Starts `<exapool> sim --sim.port=0` and resolves with {port, fingerprint, dsn, stop, stderrTail}
+// Starts `<exapool> sim --sim.port=0` and resolves with
+// {port, fingerprint, dsn, stop, closeAndWait, stderrTail}
 // once it printed its ready line. Rejects if it exits first or stays silent for readyTimeoutMs.
 function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
   const child = spawn(exapoolPath, ['sim', '--sim.port=0', ...extraArgs], {
@@ -54,6 +55,25 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
   };
   // Never leave a server behind, whatever way this process ends.
   process.once('exit', stop);
+  // The polite way: close its stdin (exapool sim stops on end of input) and wait for the exit.
+  const closeAndWait = (timeoutMs) =>
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve({ code: child.exitCode, signal: child.signalCode });
+        return;
+      }
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`exapool sim did not exit within ${timeoutMs} ms after its stdin closed`));
+      }, timeoutMs);
+      // 'close', not 'exit': only then has all of its stderr (the counters) been read.
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        stopped = true;
+        resolve({ code, signal });
+      });
+      child.stdin.end();
+    });
 
   return new Promise((resolve, reject) => {
     let stdoutBuffer = '';
@@ -92,6 +112,7 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
           dsn: match[3],
           child,
           stop,
+          closeAndWait,
           stderrTail: () => stderrLines.slice(),
         });
       }
