@@ -139,13 +139,21 @@ async function waitForSessionCount(client, expected, timeoutMs = 10000) {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
+// The data scenarios share one ws and one wss client; when their login failed, say so plainly.
+function loggedIn(client, which) {
+  if (!client) throw new Error(`no ${which} session: its login check failed`);
+  return client;
+}
+
 async function run() {
-  let ws; // a plain-ws client shared by the data scenarios
-  let wss; // a TLS client shared by the data scenarios
+  let wsClient; // a plain-ws client shared by the data scenarios
+  let wssClient; // a TLS client shared by the data scenarios
+  const ws = new Proxy({}, { get: (_, name) => loggedIn(wsClient, 'ws')[name].bind(wsClient) });
+  const wss = new Proxy({}, { get: (_, name) => loggedIn(wssClient, 'wss')[name].bind(wssClient) });
 
   await check('login over ws: public key and session info have Exasol shapes', async () => {
     const recorder = new harness.Recorder();
-    ws = await connect({ recorder });
+    wsClient = await connect({ recorder });
     assert.deepEqual(recorder.sent[0], { command: 'login', protocolVersion: 3 });
     const key = recorder.received[0];
     assert.equal(key.status, 'ok');
@@ -178,7 +186,7 @@ async function run() {
   });
 
   await check('login over wss with the certificate fingerprint pinned: SELECT 1', async () => {
-    wss = await connect({ tls: true });
+    wssClient = await connect({ tls: true });
     const result = await wss.query('SELECT 1 AS ONE');
     assert.deepEqual(result.getRows(), [{ ONE: 1 }]);
   });
@@ -479,6 +487,11 @@ async function main() {
     finish();
   }, OVERALL_TIMEOUT_MS);
   process.on('unhandledRejection', (reason) => unhandled.push(describe(reason)));
+  process.on('uncaughtException', (error) => {
+    failed++;
+    console.log(`FAIL - uncaught exception: ${describe(error)}`);
+    finish();
+  });
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       failed++;
