@@ -19,6 +19,7 @@ const ROWS = 5000;
 let passed = 0;
 let failed = 0;
 let sim;
+let exapoolPath;
 let finished = false;
 const openClients = new Set();
 const unhandled = [];
@@ -435,6 +436,28 @@ async function run() {
     }
   });
 
+  await check('cancel(): abortQuery ends a running query with R0003 (second exasim, 3 s query latency)', async () => {
+    const slow = await harness.startSim(exapoolPath, ['--sim.query-latency=3s']);
+    try {
+      const factory = harness.makeWebsocketFactory(WebSocket, { fingerprint: slow.fingerprint });
+      const client = new ExasolDriver(
+        factory,
+        harness.driverConfig({ port: slow.port, user: USER, password: PASSWORD }),
+      );
+      await client.connect();
+      const running = client.query('SELECT 1 AS ONE', undefined, undefined, 'raw');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await client.cancel(); // abortQuery gets no response of its own
+      const response = await running;
+      assert.equal(response.status, 'error', 'the query must not finish normally');
+      assert.equal(response.exception.sqlCode, 'R0003');
+      assert.deepEqual((await client.query('SELECT 1 AS ONE')).getRows(), [{ ONE: 1 }]);
+      await client.close();
+    } finally {
+      await slow.closeAndWait(15000);
+    }
+  });
+
   await check('disconnect: EXA_ALL_SESSIONS shows the session, then not', async () => {
     for (const client of [...openClients]) await closeClient(client);
     const observer = await connect({ tls: true, clientName: 'exapool-observer' });
@@ -477,6 +500,7 @@ async function run() {
 
 async function main() {
   const exapool = process.argv[2];
+  exapoolPath = exapool;
   if (!exapool) {
     console.error('usage: node conformance.js <path to the exapool binary>');
     process.exit(2);
