@@ -50,7 +50,7 @@ function withTimeout(promise, ms, what) {
 async function check(name, body) {
   if (finished) return;
   try {
-    await withTimeout(Promise.resolve().then(body), STEP_TIMEOUT_MS, name);
+    await withTimeout(Promise.resolve().then(body), STEP_TIMEOUT_MS, 'the check');
     passed++;
     console.log(`ok   - ${name}`);
   } catch (error) {
@@ -95,7 +95,7 @@ async function connect(options) {
 
 async function closeClient(client) {
   openClients.delete(client);
-  await withTimeout(client.close(), 10000, 'close');
+  await withTimeout(client.close(), 10000, 'close()');
 }
 
 // Column-major values of a raw response's first result set, as the driver returns them.
