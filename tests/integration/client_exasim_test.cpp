@@ -534,3 +534,25 @@ TEST_CASE("client verifies the chain and host name against a CA file", "[client]
   auto e = error_of([&] { connection c(o2); });
   CHECK(e.kind() == error_kind::tls);
 }
+
+TEST_CASE("client connections run side by side on several threads", "[client][exasim]") {
+  exasim::server s;
+  s.start();
+  constexpr int threads = 4, queries = 50;
+  std::atomic<int> correct{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      auto o = t % 2 == 0 ? wss_options(s) : ws_options(s);
+      o.compression = t >= 2;
+      connection c(o);
+      for (int q = 0; q < queries; ++q)
+        if (as_int(c.query("SELECT " + std::to_string(t * 1000 + q)).at(0, 0)) == t * 1000 + q)
+          ++correct;
+      c.disconnect();
+    });
+  for (auto& w : workers)
+    w.join();
+  CHECK(correct == threads * queries);
+  CHECK(s.stats().sessions_opened == threads);
+}
