@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cctype>
 #include <random>
+#include <set>
 
 namespace exasol {
 namespace beast = boost::beast;
@@ -199,7 +200,9 @@ struct connection::impl {
   exasol::attributes attrs;
   bool open = false, broken = false, compressed = false;
   std::string broken_reason;
-  std::size_t open_handles = 0, open_statements = 0, statements_since_end = 0;
+  // Server-side objects this session holds; a pool closes leftovers before reusing it.
+  std::set<std::int64_t> open_handles, open_statements;
+  std::size_t statements_since_end = 0;
 
   // Query and abort bookkeeping. running_query is read by abort_query() on other threads;
   // everything else is touched only by the thread driving the io_context.
@@ -695,7 +698,7 @@ std::vector<result> connection::impl::run_query(std::string request) {
 }
 
 void connection::impl::fetch_all(result_set& rs) {
-  ++open_handles;
+  open_handles.insert(rs.handle);
   while (rs.row_count() < rs.total_rows) {
     std::string text = round_trip(request::fetch(rs.handle, rs.row_count(), opts.fetch_bytes));
     auto chunk = parse([&] { return response::parse_fetch_into(text, rs); });
@@ -705,7 +708,7 @@ void connection::impl::fetch_all(result_set& rs) {
   }
   std::string text = round_trip(request::close_result_set(rs.handle));
   merge(parse([&] { return response::parse_status(text); }));
-  --open_handles;
+  open_handles.erase(rs.handle);
 }
 
 // ------------------------------------------------------------------ public API
@@ -748,7 +751,7 @@ prepared_statement connection::prepare(std::string_view sql) {
   std::string text = impl_->round_trip(request::create_prepared_statement(sql));
   auto r = impl_->parse([&] { return response::parse_prepared(text); });
   impl_->merge(r.changed);
-  ++impl_->open_statements;
+  impl_->open_statements.insert(r.statement.handle);
   return std::move(r.statement);
 }
 
@@ -765,9 +768,8 @@ void connection::close_prepared(prepared_statement& statement) {
     return;
   std::string text = impl_->round_trip(request::close_prepared_statement(statement.handle));
   impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
+  impl_->open_statements.erase(statement.handle);
   statement.handle = 0;
-  if (impl_->open_statements > 0)
-    --impl_->open_statements;
 }
 
 const exasol::attributes& connection::get_attributes() {
@@ -865,11 +867,35 @@ bool connection::transaction_may_be_open() const {
   return !autocommit() && impl_->statements_since_end > 0;
 }
 
+void connection::close_leftovers() {
+  // Copies: closing erases from the sets. A server error means the object is gone already.
+  for (auto handle : std::set<std::int64_t>(impl_->open_handles)) {
+    std::string text = impl_->round_trip(request::close_result_set(handle));
+    try {
+      impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
+    } catch (const error& e) {
+      if (e.kind() != error_kind::server)
+        throw;
+    }
+    impl_->open_handles.erase(handle);
+  }
+  for (auto handle : std::set<std::int64_t>(impl_->open_statements)) {
+    std::string text = impl_->round_trip(request::close_prepared_statement(handle));
+    try {
+      impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
+    } catch (const error& e) {
+      if (e.kind() != error_kind::server)
+        throw;
+    }
+    impl_->open_statements.erase(handle);
+  }
+}
+
 std::size_t connection::open_result_sets() const {
-  return impl_->open_handles;
+  return impl_->open_handles.size();
 }
 std::size_t connection::open_prepared_statements() const {
-  return impl_->open_statements;
+  return impl_->open_statements.size();
 }
 
 } // namespace exasol

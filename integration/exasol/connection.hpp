@@ -93,8 +93,11 @@ public:
   // True when autocommit is off and statements ran since the last COMMIT/ROLLBACK, or the
   // server reported openTransaction = true.
   bool transaction_may_be_open() const;
-  std::size_t open_result_sets() const;
-  std::size_t open_prepared_statements() const;
+  std::size_t open_result_sets() const;         // handles not closed (e.g. after a failed fetch)
+  std::size_t open_prepared_statements() const; // prepared and not yet closed
+  // Closes every result set handle and prepared statement still open on the server (a pool's
+  // reset). Server errors for objects already gone are ignored; transport errors throw.
+  void close_leftovers();
 
 private:
   struct impl;

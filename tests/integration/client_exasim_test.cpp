@@ -556,3 +556,18 @@ TEST_CASE("client connections run side by side on several threads", "[client][ex
   CHECK(correct == threads * queries);
   CHECK(s.stats().sessions_opened == threads);
 }
+
+TEST_CASE("client close_leftovers closes forgotten prepared statements", "[client][exasim]") {
+  exasim::server s;
+  s.start();
+  connection c(ws_options(s));
+  auto a = c.prepare("SELECT ?");
+  auto b = c.prepare("SELECT ?, ?");
+  CHECK(c.open_prepared_statements() == 2);
+  c.close_leftovers();
+  CHECK(c.open_prepared_statements() == 0);
+  CHECK(c.is_open());
+  // The server forgot them: executing one now is a server error, not a broken session.
+  CHECK(error_of([&] { c.execute_prepared(a, {{std::int64_t(1)}}); }).kind() == error_kind::server);
+  CHECK(c.is_open());
+}

@@ -284,3 +284,25 @@ TEST_CASE("client hostile server: a failed fetch leaves the handle counted as op
   c.set_attributes({{"autocommit", false}});
   CHECK_FALSE(c.autocommit());
 }
+
+TEST_CASE("client hostile server: close_leftovers closes what a failure left open", "[client]") {
+  auto script = login_script();
+  script.push_back(reply(
+      R"({"status":"ok","responseData":{"numResults":1,"results":[{"resultType":"resultSet",)"
+      R"("resultSet":{"resultSetHandle":4,"numColumns":1,"numRows":2000,"numRowsInMessage":0,)" +
+      one_int_column + "}}]}}"));
+  script.push_back(
+      reply(R"({"status":"error","exception":{"text":"handle gone","sqlCode":"00000"}})"));
+  script.push_back(reply(R"({"status":"ok"})"));
+  scripted_server s(script);
+  {
+    connection c(options(s));
+    CHECK(error_of([&] { c.execute("SELECT x"); }).kind() == error_kind::server);
+    REQUIRE(c.open_result_sets() == 1);
+    c.close_leftovers();
+    CHECK(c.open_result_sets() == 0);
+    CHECK(c.is_open());
+  }
+  REQUIRE(s.requests.size() >= 6);
+  CHECK(s.requests[5] == R"({"command":"closeResultSet","resultSetHandles":[4]})");
+}
