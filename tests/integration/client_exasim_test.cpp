@@ -571,3 +571,20 @@ TEST_CASE("client close_leftovers closes forgotten prepared statements", "[clien
   CHECK(error_of([&] { c.execute_prepared(a, {{std::int64_t(1)}}); }).kind() == error_kind::server);
   CHECK(c.is_open());
 }
+
+TEST_CASE("client connects to an IPv6 address in brackets", "[client][exasim]") {
+  exasim::server_options so;
+  so.host = "::1";
+  exasim::server s(so);
+  try {
+    s.start();
+  } catch (const std::exception& e) {
+    WARN("no IPv6 loopback here, skipped: " << e.what());
+    return;
+  }
+  auto o = wss_options(s);
+  o.dsn = "[::1]/" + s.fingerprint() + ":" + std::to_string(s.port());
+  connection c(o);
+  CHECK(c.peer_address() == "[::1]:" + std::to_string(s.port()) + " (::1)");
+  CHECK(as_int(c.query("SELECT 1").at(0, 0)) == 1);
+}
