@@ -185,7 +185,7 @@ struct connection::impl {
   // --- commands ---
   std::vector<result> run_query(std::string request);
   void fetch_all(result_set& rs);
-  void note_statement(std::string_view sql);
+  void statements_succeeded(const std::vector<std::string_view>& sqls);
 
   connection_options opts;
   net::io_context ioc;
@@ -658,12 +658,16 @@ void connection::impl::start_abort() {
 
 // ------------------------------------------------------------------ commands
 
-void connection::impl::note_statement(std::string_view sql) {
-  auto word = leading_keyword(sql);
-  if (word == "COMMIT" || word == "ROLLBACK")
-    statements_since_end = 0;
-  else
-    ++statements_since_end;
+// Callers count every statement before sending it (a failed one may still have opened a
+// transaction); only a COMMIT or ROLLBACK that succeeded ends the count.
+void connection::impl::statements_succeeded(const std::vector<std::string_view>& sqls) {
+  for (std::size_t i = sqls.size(); i-- > 0;) {
+    auto word = leading_keyword(sqls[i]);
+    if (word == "COMMIT" || word == "ROLLBACK") {
+      statements_since_end = sqls.size() - i - 1;
+      return;
+    }
+  }
 }
 
 std::vector<result> connection::impl::run_query(std::string request) {
@@ -729,8 +733,10 @@ const std::string& connection::peer_address() const {
 
 std::vector<result> connection::execute(std::string_view sql) {
   impl_->ensure_usable();
-  impl_->note_statement(sql);
-  return impl_->run_query(request::execute(sql));
+  ++impl_->statements_since_end;
+  auto results = impl_->run_query(request::execute(sql));
+  impl_->statements_succeeded({sql});
+  return results;
 }
 
 result_set connection::query(std::string_view sql) {
@@ -742,9 +748,10 @@ result_set connection::query(std::string_view sql) {
 
 std::vector<result> connection::execute_batch(const std::vector<std::string>& sql_texts) {
   impl_->ensure_usable();
-  for (const auto& sql : sql_texts)
-    impl_->note_statement(sql);
-  return impl_->run_query(request::execute_batch(sql_texts));
+  impl_->statements_since_end += sql_texts.size();
+  auto results = impl_->run_query(request::execute_batch(sql_texts));
+  impl_->statements_succeeded(std::vector<std::string_view>(sql_texts.begin(), sql_texts.end()));
+  return results;
 }
 
 prepared_statement connection::prepare(std::string_view sql) {

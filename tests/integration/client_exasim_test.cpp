@@ -350,6 +350,14 @@ TEST_CASE("client tracks session attributes", "[client][exasim]") {
   CHECK(c.transaction_may_be_open());
   c.execute("COMMIT");
   CHECK_FALSE(c.transaction_may_be_open());
+  c.execute_batch({"INSERT INTO client_tx VALUES (2)", "commit"});
+  CHECK_FALSE(c.transaction_may_be_open());
+  c.execute_batch({"ROLLBACK", "INSERT INTO client_tx VALUES (3)"});
+  CHECK(c.transaction_may_be_open());
+  CHECK_THROWS_AS(c.execute("INSERT INTO client_tx_missing VALUES (1)"), error);
+  CHECK(c.transaction_may_be_open());
+  c.execute("  rollback");
+  CHECK_FALSE(c.transaction_may_be_open());
   c.set_attributes({{"autocommit", true}});
   CHECK(c.autocommit());
 
