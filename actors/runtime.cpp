@@ -1,0 +1,174 @@
+#include "actors/runtime.hpp"
+
+#include "actors/request_errors.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace exapool {
+
+namespace {
+
+std::string render_exapool(std::uint8_t code, caf::atom_value, const caf::message& context) {
+  std::string text = "exapool " + to_string(static_cast<pool_errc>(code));
+  if (context.size() == 1 && context.match_element<std::string>(0))
+    text += ": " + context.get_as<std::string>(0);
+  return text;
+}
+
+[[noreturn]] void throw_error(caf::actor_system& sys, const caf::error& err) {
+  auto code = code_of(err);
+  if (code == pool_errc::none)
+    throw runtime_error(pool_errc::none, "exapool: " + sys.render(err));
+  auto context = context_of(err);
+  throw runtime_error(code, "exapool " + to_string(code) + (context.empty() ? "" : ": ") + context);
+}
+
+} // namespace
+
+runtime_config runtime_config::from_environment() {
+  runtime_config config;
+  auto size = pool_size_from_environment();
+  if (!size)
+    throw runtime_error(code_of(size.error()), context_of(size.error()));
+  config.pool.max_size = *size;
+  return config;
+}
+
+runtime_error::runtime_error(pool_errc code, const std::string& text)
+    : std::runtime_error(text), code_(code) {}
+
+void runtime::configure(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category, render_exapool);
+}
+
+runtime::runtime(runtime_config config) : config_(std::move(config)) {
+  own_config_ = std::make_unique<caf::actor_system_config>();
+  configure(*own_config_);
+  if (config_.scheduler_threads > 0)
+    own_config_->set("scheduler.max-threads", config_.scheduler_threads);
+  own_system_ = std::make_unique<caf::actor_system>(*own_config_);
+  system_ = own_system_.get();
+  start();
+}
+
+runtime::runtime(caf::actor_system& system, runtime_config config)
+    : config_(std::move(config)), system_(&system) {
+  start();
+}
+
+void runtime::start() {
+  supervisor_config sup;
+  sup.pool = config_.pool;
+  sup.make_backend = config_.make_backend;
+  sup.request_slack = config_.slack;
+  supervisor_ = spawn_supervisor(*system_, std::move(sup));
+}
+
+runtime::~runtime() {
+  try {
+    shutdown();
+  } catch (const std::exception&) {
+    // The pools answered late or not at all; stopping the supervisor below still ends them.
+  }
+  caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  supervisor_ = nullptr;
+  own_system_.reset(); // waits for every actor (sessions end with the supervisor)
+}
+
+caf::actor_system& runtime::system() {
+  return *system_;
+}
+
+const supervisor_actor& runtime::supervisor() const {
+  return supervisor_;
+}
+
+session_actor runtime::spawn_session(const credentials& creds) {
+  return exapool::spawn_session(*system_, supervisor_, creds,
+                                session_config_for(config_.pool, config_.slack));
+}
+
+template <class T, class... Ts> T runtime::ask(caf::timespan timeout, const Ts&... xs) {
+  caf::scoped_actor self{*system_};
+  std::optional<T> value;
+  caf::error failure;
+  self->request(supervisor_, timeout, xs...)
+      .receive([&](T& x) { value = std::move(x); },
+               [&](caf::error& err) {
+                 failure = exapool_error_from(err, pool_errc::pool_failed, "runtime request");
+               });
+  if (!value)
+    throw_error(*system_, failure);
+  return std::move(*value);
+}
+
+// A blocking statement runs in a session of its own, which ends right after.
+template <class T, class Request>
+T runtime::ask_session(const credentials& creds, Request request) {
+  auto session = spawn_session(creds);
+  caf::scoped_actor self{*system_};
+  std::optional<T> value;
+  caf::error failure;
+  auto timeout =
+      config_.pool.acquire_timeout + creds.socket_timeout + creds.query_timeout + 2 * config_.slack;
+  request(self, session, timeout)
+      .receive([&](T& x) { value = std::move(x); },
+               [&](caf::error& err) {
+                 failure = exapool_error_from(err, pool_errc::connection_lost, "statement");
+               });
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+  if (!value)
+    throw_error(*system_, failure);
+  return std::move(*value);
+}
+
+query_result runtime::execute(const credentials& creds, const std::string& sql) {
+  return ask_session<query_result>(creds, [&](auto& self, auto& session, caf::timespan t) {
+    return self->request(session, t, execute_atom::value, sql);
+  });
+}
+
+exasol::result_set runtime::query(const credentials& creds, const std::string& sql) {
+  return ask_session<exasol::result_set>(creds, [&](auto& self, auto& session, caf::timespan t) {
+    return self->request(session, t, query_atom::value, sql);
+  });
+}
+
+prewarm_report runtime::prewarm(const credentials& creds, std::size_t n) {
+  auto timeout = (creds.connect_timeout + config_.pool.validation_timeout) *
+                     static_cast<long>(std::max<std::size_t>(n, 1)) +
+                 2 * config_.slack;
+  return ask<prewarm_report>(timeout, prewarm_atom::value, creds, n);
+}
+
+prewarm_report runtime::prewarm(const credentials& creds) {
+  auto size = pool_size_from_environment();
+  if (!size)
+    throw_error(*system_, size.error());
+  return prewarm(creds, *size);
+}
+
+pool_stats runtime::stats(const credentials& creds) {
+  return ask<pool_stats>(2 * config_.slack, stats_atom::value, make_pool_key(creds));
+}
+
+std::vector<pool_stats> runtime::stats() {
+  return ask<std::vector<pool_stats>>(2 * config_.slack, stats_atom::value);
+}
+
+std::size_t runtime::pool_restarts() {
+  return ask<std::size_t>(config_.slack, stats_atom::value, pool_atom::value);
+}
+
+std::vector<pool_stats> runtime::shutdown() {
+  auto timeout = config_.pool.shutdown_grace + config_.pool.validation_timeout + 3 * config_.slack;
+  return ask<std::vector<pool_stats>>(timeout, shutdown_atom::value);
+}
+
+} // namespace exapool

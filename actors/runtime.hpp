@@ -1,0 +1,100 @@
+// The runtime: what a service embeds. It owns (or attaches to) a CAF actor system, runs the
+// supervisor, spawns session actors for actor code and offers a blocking API for code that is
+// not an actor (each call waits with a timeout and throws exapool::runtime_error on failure).
+//
+//   exapool::runtime rt{exapool::runtime_config{}};
+//   auto session = rt.spawn_session(creds);   // actor API: request(session, ..., execute_atom,
+//   sql) auto rows = rt.query(creds, "SELECT 1");  // blocking API rt.shutdown(); // every server
+//   session closed
+#pragma once
+
+#include "actors/session_actor.hpp"
+#include "actors/supervisor_actor.hpp"
+#include "messages/credentials.hpp"
+#include "messages/errors.hpp"
+#include "messages/pool_config.hpp"
+#include "messages/pool_stats.hpp"
+#include "messages/query.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace exapool {
+
+struct runtime_config {
+  pool_config pool;                         // every pool's behaviour
+  credentials_backend_factory make_backend; // empty: the real Exasol client
+  // CAF scheduler threads of an actor system the runtime makes itself (0: CAF's default).
+  // Connection actors over the real client run on threads of their own regardless.
+  std::size_t scheduler_threads = 0;
+  // How much longer than the pool's own timeouts a blocking call waits before it gives up.
+  caf::timespan slack = std::chrono::seconds(10);
+
+  // pool.max_size from EXAPOOL_POOL_SIZE, else DBT_CONN_POOL_SIZE, else 5. Throws
+  // runtime_error (invalid_config, naming the variable) for a bad value.
+  static runtime_config from_environment();
+};
+
+// A failed blocking call: the exapool error code and a text naming the problem (never a
+// secret).
+class runtime_error : public std::runtime_error {
+public:
+  runtime_error(pool_errc code, const std::string& text);
+  pool_errc code() const { return code_; }
+
+private:
+  pool_errc code_;
+};
+
+class runtime {
+public:
+  // Registers the "exapool" error category so CAF renders exapool errors by name. The runtime
+  // does it for a system it makes; call it on your config before making a system to attach to.
+  static void configure(caf::actor_system_config& cfg);
+
+  explicit runtime(runtime_config config = {});
+  runtime(caf::actor_system& system, runtime_config config = {});
+  // Shuts down (if not done yet) and stops the supervisor; then stops the actor system when
+  // the runtime made it. Session actors end with the supervisor.
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  caf::actor_system& system();
+  const supervisor_actor& supervisor() const;
+
+  // Actor API: a session for one unit of work. Stop it with an exit message when done (it also
+  // ends when the runtime does).
+  session_actor spawn_session(const credentials& creds);
+
+  // Blocking API (each call waits at most the pool's timeouts plus the slack).
+  query_result execute(const credentials& creds, const std::string& sql);
+  exasol::result_set query(const credentials& creds, const std::string& sql);
+  prewarm_report prewarm(const credentials& creds, std::size_t n);
+  prewarm_report prewarm(const credentials& creds); // n from the environment (see supervisor)
+  pool_stats stats(const credentials& creds);
+  std::vector<pool_stats> stats();
+  std::size_t pool_restarts();
+  // Drains every pool; afterwards every call fails with shutting_down. Idempotent.
+  std::vector<pool_stats> shutdown();
+
+private:
+  void start();
+  template <class T, class... Ts> T ask(caf::timespan timeout, const Ts&... xs);
+  template <class T, class Request> T ask_session(const credentials& creds, Request request);
+
+  runtime_config config_;
+  std::unique_ptr<caf::actor_system_config> own_config_;
+  std::unique_ptr<caf::actor_system> own_system_;
+  caf::actor_system* system_ = nullptr;
+  supervisor_actor supervisor_;
+};
+
+} // namespace exapool

@@ -1,0 +1,247 @@
+#include "actors/session_actor.hpp"
+
+#include "actors/request_errors.hpp"
+#include "messages/errors.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+namespace exapool {
+
+namespace {
+
+// The lease a transaction holds, with the pool that issued it (the session's cached pool may
+// be replaced meanwhile when that pool crashed).
+struct held_lease {
+  lease granted;
+  pool_actor pool;
+};
+
+struct session_state {
+  supervisor_actor supervisor;
+  credentials creds;
+  session_config config;
+  pool_actor pool; // looked up on first use
+  std::optional<held_lease> transaction;
+
+  // The way out, however the session ends (quit, kill, its supervisor gone): a held lease goes
+  // straight back. The pool would take it back anyway when its monitor fires; this is sooner.
+  ~session_state() {
+    if (transaction)
+      caf::anon_send(transaction->pool, give_back_atom::value, transaction->granted.id);
+  }
+
+  static inline const char* name = "exapool.session";
+};
+
+using session_pointer = session_actor::stateful_pointer<session_state>;
+
+// All session work is a chain of awaited requests, so a session serves its requests strictly
+// one after another: the next request waits in the mailbox until this one is answered.
+
+template <class OnPool, class OnError>
+void with_pool(session_pointer self, OnPool on_pool, OnError on_error) {
+  if (self->state.pool) {
+    on_pool(self->state.pool);
+    return;
+  }
+  self->request(self->state.supervisor, self->state.config.lookup_timeout, pool_atom::value,
+                self->state.creds)
+      .await(
+          [self, on_pool](pool_actor& pool) mutable {
+            self->state.pool = pool;
+            on_pool(pool);
+          },
+          [on_error](caf::error& err) mutable {
+            on_error(exapool_error_from(err, pool_errc::pool_failed, "pool lookup"));
+          });
+}
+
+// Borrows a lease. When the pool turns out to be gone (it crashed and the supervisor restarts
+// it) the session looks the pool up again and tries once more.
+template <class OnLease, class OnError>
+void borrow(session_pointer self, OnLease on_lease, OnError on_error, bool retried = false) {
+  with_pool(
+      self,
+      [self, on_lease, on_error, retried](pool_actor pool) mutable {
+        self->request(pool, self->state.config.borrow_timeout, borrow_atom::value)
+            .await([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
+                   [self, on_lease, on_error, retried](caf::error& err) mutable {
+                     if (receiver_gone(err) && !retried) {
+                       self->state.pool = nullptr;
+                       borrow(self, on_lease, on_error, true);
+                       return;
+                     }
+                     on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow"));
+                   });
+      },
+      on_error);
+}
+
+caf::timespan statement_timeout(const session_state& st) {
+  if (st.config.statement_timeout.count() > 0)
+    return st.config.statement_timeout;
+  // The client gives up after socket_timeout of silence, or after query_timeout plus the
+  // abort's grace; this guard sits above both.
+  auto guard = std::max(st.creds.socket_timeout, st.creds.query_timeout);
+  return guard + std::chrono::seconds(10);
+}
+
+template <class OnResult, class OnError>
+void run_on(session_pointer self, const lease& granted, std::string sql, OnResult on_result,
+            OnError on_error) {
+  auto connection = caf::actor_cast<connection_actor>(granted.connection);
+  self->request(connection, statement_timeout(self->state), execute_atom::value, granted.id,
+                std::move(sql))
+      .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
+             [on_error](caf::error& err) mutable {
+               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement"));
+             });
+}
+
+void give_back(session_pointer self, const pool_actor& pool, std::uint64_t lease_id) {
+  self->send(pool, give_back_atom::value, lease_id);
+}
+
+// One statement. In a transaction it runs on the held lease; otherwise it borrows, runs and
+// gives back before the reply goes out.
+template <class Promise, class Convert>
+void statement(session_pointer self, std::string sql, Promise rp, Convert convert) {
+  auto deliver = [rp, convert](query_result result) mutable {
+    auto converted = convert(std::move(result));
+    if (converted)
+      rp.deliver(std::move(*converted));
+    else
+      rp.deliver(converted.error());
+  };
+  auto fail = [rp](caf::error err) mutable { rp.deliver(std::move(err)); };
+  auto& st = self->state;
+  if (st.transaction) {
+    auto held = *st.transaction;
+    run_on(self, held.granted, std::move(sql), deliver, [self, fail](caf::error err) mutable {
+      // A broken connection or a taken-back lease ends the transaction: the server rolled it
+      // back (or will), and the next statement must not run outside it silently.
+      if (code_of(err) == pool_errc::connection_lost || code_of(err) == pool_errc::stale_lease) {
+        auto held = *self->state.transaction;
+        self->state.transaction.reset();
+        give_back(self, held.pool, held.granted.id);
+        fail(make_error(code_of(err), "transaction aborted: " + context_of(err)));
+        return;
+      }
+      fail(std::move(err));
+    });
+    return;
+  }
+  borrow(
+      self,
+      [self, sql = std::move(sql), deliver, fail](lease granted, pool_actor pool) mutable {
+        run_on(
+            self, granted, std::move(sql),
+            [self, pool, id = granted.id, deliver](query_result result) mutable {
+              give_back(self, pool, id);
+              deliver(std::move(result));
+            },
+            [self, pool, id = granted.id, fail](caf::error err) mutable {
+              give_back(self, pool, id);
+              fail(std::move(err));
+            });
+      },
+      fail);
+}
+
+caf::expected<query_result> as_is(query_result result) {
+  return result;
+}
+
+caf::expected<exasol::result_set> first_result_set(query_result result) {
+  if (result.results.empty() || !result.results.front().is_result_set())
+    return make_error(pool_errc::server_error,
+                      "query: the statement returned no result set (use execute)");
+  return std::move(result.results.front().rows);
+}
+
+caf::result<bool> begin(session_pointer self) {
+  if (self->state.transaction)
+    return true;
+  auto rp = self->make_response_promise<bool>();
+  borrow(
+      self,
+      [self, rp](lease granted, pool_actor pool) mutable {
+        self->state.transaction = held_lease{std::move(granted), std::move(pool)};
+        rp.deliver(true);
+      },
+      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+// COMMIT or ROLLBACK on the held lease, then the lease goes back (dirty: the pool resets it).
+caf::result<bool> end_transaction(session_pointer self, const char* sql) {
+  if (!self->state.transaction)
+    return true;
+  auto held = *self->state.transaction;
+  self->state.transaction.reset();
+  auto rp = self->make_response_promise<bool>();
+  run_on(
+      self, held.granted, sql,
+      [self, held, rp](query_result) mutable {
+        give_back(self, held.pool, held.granted.id);
+        rp.deliver(true);
+      },
+      [self, held, rp](caf::error err) mutable {
+        give_back(self, held.pool, held.granted.id);
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+session_actor::behavior_type session(session_pointer self, supervisor_actor supervisor,
+                                     credentials creds, session_config config) {
+  self->state.supervisor = std::move(supervisor);
+  self->state.creds = std::move(creds);
+  self->state.config = config;
+  // Sessions end with the runtime, so that nothing keeps the actor system alive.
+  self->monitor(self->state.supervisor);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (down.source == self->state.supervisor.address())
+      self->quit(caf::exit_reason::user_shutdown);
+  });
+  return {
+      [self](execute_atom, std::string& sql) -> caf::result<query_result> {
+        auto rp = self->make_response_promise<query_result>();
+        statement(self, std::move(sql), rp, as_is);
+        return rp;
+      },
+      [self](query_atom, std::string& sql) -> caf::result<exasol::result_set> {
+        auto rp = self->make_response_promise<exasol::result_set>();
+        statement(self, std::move(sql), rp, first_result_set);
+        return rp;
+      },
+      [self](begin_atom) { return begin(self); },
+      [self](commit_atom) { return end_transaction(self, "COMMIT"); },
+      [self](rollback_atom) { return end_transaction(self, "ROLLBACK"); },
+  };
+}
+
+} // namespace
+
+session_config session_config_for(const pool_config& pool, caf::timespan slack) {
+  session_config config;
+  config.borrow_timeout = pool.acquire_timeout + pool.validation_timeout + slack;
+  config.lookup_timeout = slack;
+  return config;
+}
+
+session_actor spawn_session(caf::actor_system& sys, supervisor_actor supervisor, credentials creds,
+                            session_config config) {
+  return sys.spawn(session, std::move(supervisor), std::move(creds), config);
+}
+
+} // namespace exapool

@@ -1,0 +1,52 @@
+// The session actor: what a service spawns for one unit of work. Outside a transaction each
+// statement borrows a connection, runs on it under the lease and gives it back at once, so a
+// pool of 5 serves any number of sessions. begin holds one lease until commit or rollback.
+// When the session ends (or is killed) what it holds goes back to the pool: it gives the
+// lease back on its way out, and the pool, which monitors its borrowers, takes it back anyway.
+// Requests are served one after another, in the order they arrive.
+#pragma once
+
+#include "actors/supervisor_actor.hpp"
+#include "messages/atoms.hpp"
+#include "messages/credentials.hpp"
+#include "messages/query.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <string>
+
+namespace exapool {
+
+using query_atom = caf::atom_constant<caf::atom("query")>;
+
+using session_actor = caf::typed_actor<
+    // Every result of one statement.
+    caf::replies_to<execute_atom, std::string>::with<query_result>,
+    // The result set of one statement (server_error when the statement returned none).
+    caf::replies_to<query_atom, std::string>::with<exasol::result_set>,
+    // Borrows one connection and keeps it (autocommit off) until commit or rollback; true.
+    // A begin inside a transaction changes nothing.
+    caf::replies_to<begin_atom>::with<bool>,
+    // COMMIT or ROLLBACK on the held connection, then gives it back; true. Outside a
+    // transaction there is nothing to end: true at once.
+    caf::replies_to<commit_atom>::with<bool>, caf::replies_to<rollback_atom>::with<bool>>;
+
+struct session_config {
+  // Hang guards on the session's requests; the pool's acquire_timeout and the client's
+  // timeouts fire first and carry the precise error.
+  caf::timespan borrow_timeout = std::chrono::seconds(40);
+  caf::timespan statement_timeout{0}; // 0: from the credentials' socket and query timeouts
+  caf::timespan lookup_timeout = std::chrono::seconds(10);
+};
+
+// A session config whose hang guards sit just above the pool's own timeouts.
+session_config session_config_for(const pool_config& pool, caf::timespan slack);
+
+// The session looks its pool up from `supervisor` on first use (and again when that pool
+// crashed and was restarted). It ends when the supervisor ends.
+session_actor spawn_session(caf::actor_system& sys, supervisor_actor supervisor, credentials creds,
+                            session_config config = {});
+
+} // namespace exapool
