@@ -315,11 +315,15 @@ std::vector<target> connection::impl::resolve(const std::vector<dsn_host>& hosts
   for (const auto& host : hosts) {
     // IPv4 addresses of a name, as pyexasol does; any family for literals such as ::1.
     for (bool v4_only : {true, false}) {
-      auto op = std::make_shared<op_state>();
-      tcp::resolver::results_type results;
-      auto on_resolve = [op, &results](beast::error_code ec, tcp::resolver::results_type r) {
+      // Shared with the handler: getaddrinfo cannot be interrupted, so after a timeout the
+      // handler may still run during a later call, long after this frame is gone.
+      struct resolve_state : op_state {
+        tcp::resolver::results_type results;
+      };
+      auto op = std::make_shared<resolve_state>();
+      auto on_resolve = [op](beast::error_code ec, tcp::resolver::results_type r) {
         op->ec = ec;
-        results = std::move(r);
+        op->results = std::move(r);
         op->done = true;
       };
       auto service = std::to_string(host.port);
@@ -334,8 +338,8 @@ std::vector<target> connection::impl::resolve(const std::vector<dsn_host>& hosts
         failures.push_back({host.host, error_kind::dns, "name resolution timed out"});
         break;
       }
-      if (!op->ec && !results.empty()) {
-        for (const auto& entry : results) {
+      if (!op->ec && !op->results.empty()) {
+        for (const auto& entry : op->results) {
           target t{host, entry.endpoint()};
           bool seen = std::any_of(targets.begin(), targets.end(), [&](const target& x) {
             return x.endpoint == t.endpoint && x.host.host == t.host.host;
@@ -473,7 +477,8 @@ void connection::impl::connect_one(const target& t) {
     check_fingerprint(t);
   }
   configure_websocket();
-  std::string host_header = t.endpoint.address().is_v6() ? "[" + t.host.host + "]" : t.host.host;
+  bool v6_literal = t.host.host.find(':') != std::string::npos;
+  std::string host_header = v6_literal ? "[" + t.host.host + "]" : t.host.host;
   host_header += ":" + std::to_string(t.endpoint.port());
   ec = step([&](auto h) { with_ws([&](auto& ws) { ws.async_handshake(host_header, "/", h); }); },
             "the WebSocket handshake");
