@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 namespace exasol::response {
 namespace json = boost::json;
@@ -26,10 +27,53 @@ json::value parse_json(std::string_view text, json::storage_ptr storage) {
   return root;
 }
 
+// A per-thread scratch block for the JSON tree of one response. Reusing it spares the page
+// faults of fresh multi-megabyte allocations on every big result; blocks above the cap are
+// not kept, so an idle thread holds at most that much.
+constexpr std::size_t scratch_cap = std::size_t(16) << 20;
+
+struct scratch_block {
+  std::unique_ptr<unsigned char[]> bytes;
+  std::size_t size = 0;
+  bool in_use = false; // a nested parse on the same thread falls back to the heap
+};
+
+thread_local scratch_block scratch;
+
+class scratch_lease {
+public:
+  explicit scratch_lease(std::size_t wanted) {
+    if (scratch.in_use || wanted > scratch_cap || wanted < 4096)
+      return;
+    if (scratch.size < wanted) {
+      scratch.bytes.reset(new unsigned char[wanted]);
+      scratch.size = wanted;
+    }
+    scratch.in_use = leased_ = true;
+  }
+  ~scratch_lease() {
+    if (leased_)
+      scratch.in_use = false;
+  }
+  scratch_lease(const scratch_lease&) = delete;
+  scratch_lease& operator=(const scratch_lease&) = delete;
+  unsigned char* data() const { return leased_ ? scratch.bytes.get() : nullptr; }
+  std::size_t size() const { return leased_ ? scratch.size : 0; }
+
+private:
+  bool leased_ = false;
+};
+
 struct envelope {
-  explicit envelope(std::string_view text) : root(parse_json(text, &storage)) { check(); }
+  // The tree of a result takes roughly four times the text (16-byte values plus strings).
+  explicit envelope(std::string_view text)
+      : lease(text.size() * 4), storage(lease.data(), lease.size()),
+        root(parse_json(text, &storage)) {
+    check();
+  }
   void check();
 
+  scratch_lease lease;
   json::monotonic_resource storage; // declared before root: it must outlive it
   json::value root;
   const json::object* object = nullptr;
