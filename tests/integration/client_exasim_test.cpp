@@ -596,3 +596,21 @@ TEST_CASE("client connects to an IPv6 address in brackets", "[client][exasim]") 
   CHECK(c.peer_address() == "[::1]:" + std::to_string(s.port()) + " (::1)");
   CHECK(as_int(c.query("SELECT 1").at(0, 0)) == 1);
 }
+
+TEST_CASE("client logs in with a UTF-8 password and protocol version 1", "[client][exasim]") {
+  exasim::server_options so;
+  so.users = {{"sys", "exasol"}, {"anna", "pässwörd€😀"}};
+  exasim::server s(so);
+  s.start();
+  auto o = wss_options(s);
+  o.user = "anna";
+  o.password = "pässwörd€😀";
+  o.protocol_version = 1;
+  connection c(o);
+  CHECK(c.session().protocol_version == 1);
+  CHECK(as_int(c.query("SELECT 1").at(0, 0)) == 1);
+  o.password = "passwörd€😀";
+  auto e = error_of([&] { connection bad(o); });
+  CHECK(e.kind() == error_kind::auth);
+  CHECK(std::string(e.what()).find("passwörd") == std::string::npos);
+}
