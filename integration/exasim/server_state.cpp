@@ -77,10 +77,19 @@ std::shared_ptr<session_core> server_state::find(std::uint64_t id) const {
 }
 
 bool server_state::kill_session(std::uint64_t session_id) {
-  auto core = find(session_id);
-  if (!core)
-    return false;
-  core->drop();
+  std::shared_ptr<session_core> core;
+  {
+    // Gone from EXA_ALL_SESSIONS before KILL SESSION answers, as in Exasol.
+    std::lock_guard lock(mutex_);
+    auto it = live_.find(session_id);
+    if (it == live_.end())
+      return false;
+    core = it->second.core.lock();
+    live_.erase(it);
+    ++sessions_closed;
+  }
+  if (core)
+    core->drop();
   return true;
 }
 

@@ -221,9 +221,9 @@ void session_core::dispatch(const std::string& command, json::object& request) {
     return respond(std::move(response));
   }
   if (command == "disconnect") {
+    state_->unregister_session(session_id_); // gone from EXA_ALL_SESSIONS before the answer
     respond(ok_response());
     phase_ = phase::closing;
-    state_->unregister_session(session_id_); // gone from EXA_ALL_SESSIONS at once
     if (auto connection = connection_.lock())
       connection->close();
     return;
