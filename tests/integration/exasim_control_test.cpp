@@ -312,3 +312,27 @@ TEST_CASE("stop closes every session and is idempotent", "[exasim][control]") {
   CHECK(sim.stats().sessions_closed == 1);
   CHECK(sim.stats().active_sessions == 0);
 }
+
+TEST_CASE("hundreds of sessions log in at once under a 1 s login latency", "[exasim][control]") {
+  exasim::server sim;
+  sim.start();
+  sim.set_login_latency(1000ms);
+  constexpr int logins = 200;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < logins; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        test_client c(sim.port(), i % 2 == 0);
+        if (ok(c.login("sys", "exasol")) && ok(c.execute("SELECT 1")))
+          ++succeeded;
+      } catch (const std::exception& e) {
+        WARN("login " << i << " failed: " << e.what());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(succeeded == logins);
+  CHECK(sim.stats().sessions_opened == logins);
+  CHECK(sim.stats().failed_logins == 0);
+}
