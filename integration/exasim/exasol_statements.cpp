@@ -94,6 +94,7 @@ public:
     return false;
   }
   const token* next() { return pos_ < tokens_.size() ? &tokens_[pos_++] : nullptr; }
+  const token* peek() const { return pos_ < tokens_.size() ? &tokens_[pos_] : nullptr; }
   bool at_end() const { return pos_ == tokens_.size(); }
   bool identifier(std::string& out) {
     if (pos_ < tokens_.size() &&
@@ -182,7 +183,75 @@ exasol_statement alter_session(matcher& m) {
   return s;
 }
 
+bool is_symbol(const token* t, const char* s) {
+  return t && t->kind == token::type::symbol && t->value == s;
+}
+
+// One VALUES item: a lone '?' gives its column index, '?' inside an expression -1 each.
+bool parse_values_item(matcher& m, int column, std::vector<int>& positions) {
+  int depth = 0;
+  std::size_t count = 0;
+  bool lone = true;
+  for (const token* t = m.peek(); t; t = m.peek()) {
+    if (depth == 0 && (is_symbol(t, ",") || is_symbol(t, ")")))
+      break;
+    m.next();
+    ++count;
+    if (is_symbol(t, "("))
+      ++depth;
+    else if (is_symbol(t, ")"))
+      --depth;
+    else if (is_symbol(t, "?"))
+      positions.push_back(-1);
+    if (!is_symbol(t, "?"))
+      lone = false;
+  }
+  if (count == 0)
+    return false;
+  if (lone && count == 1)
+    positions.back() = column;
+  return true;
+}
+
 } // namespace
+
+std::optional<insert_parameters> insert_parameter_targets(std::string_view sql) {
+  std::vector<token> tokens;
+  if (!tokenize(sql, tokens))
+    return std::nullopt;
+  matcher m(tokens);
+  insert_parameters out;
+  if (!m.word("INSERT") || !m.word("INTO") || !m.identifier(out.table))
+    return std::nullopt;
+  if (m.symbol(".") && !m.identifier(out.table)) // a schema prefix: the table is what follows
+    return std::nullopt;
+  if (m.symbol("(")) {
+    std::string name;
+    do {
+      if (!m.identifier(name))
+        return std::nullopt;
+      out.columns.push_back(name);
+    } while (m.symbol(","));
+    if (!m.symbol(")"))
+      return std::nullopt;
+  }
+  if (!m.word("VALUES"))
+    return std::nullopt;
+  do {
+    if (!m.symbol("("))
+      return std::nullopt;
+    int column = 0;
+    do {
+      if (!parse_values_item(m, column++, out.positions))
+        return std::nullopt;
+    } while (m.symbol(","));
+    if (!m.symbol(")"))
+      return std::nullopt;
+  } while (m.symbol(","));
+  if (!m.at_end())
+    return std::nullopt;
+  return out;
+}
 
 std::string upper_ascii(std::string_view text) {
   std::string out(text);

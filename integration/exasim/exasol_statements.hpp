@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace exasim {
 
@@ -34,6 +36,17 @@ struct exasol_statement {
 };
 
 exasol_statement classify_statement(std::string_view sql);
+
+// Where the '?' parameters of "INSERT INTO t [(a, b, ...)] VALUES (...)[, (...)]" go: the
+// table, the listed columns (empty: the table's own order) and, per '?' in order, the index
+// of its column, or -1 when the '?' sits inside an expression. nullopt for other statements.
+// Used to report parameter types of prepared INSERTs.
+struct insert_parameters {
+  std::string table;
+  std::vector<std::string> columns;
+  std::vector<int> positions;
+};
+std::optional<insert_parameters> insert_parameter_targets(std::string_view sql);
 
 // Whether `sql` contains `word` (upper-case ASCII) as a whole word, ignoring case.
 bool mentions_word(std::string_view sql, std::string_view word);

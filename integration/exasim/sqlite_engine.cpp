@@ -250,8 +250,9 @@ public:
     prepared_statement_info info;
     info.handle = next_handle_++;
     int parameters = sqlite3_bind_parameter_count(stmt.get());
-    for (int i = 0; i < parameters; ++i) // SQLite has no parameter types: VARCHAR takes all
-      info.parameters.push_back({"", data_type_json(exa_type::varchar())});
+    auto types = parameter_types(sql, parameters);
+    for (const auto& type : types)
+      info.parameters.push_back({"", data_type_json(type)});
     int columns = sqlite3_column_count(stmt.get());
     if (columns > 0) {
       result_set described;
@@ -281,6 +282,47 @@ private:
     stmt_ptr stmt;
     std::string sql;
   };
+
+  // SQLite knows no parameter types. For "INSERT INTO t ... VALUES (?, ...)" the target
+  // columns' declared types are the answer; every other parameter is VARCHAR (which takes
+  // any value).
+  std::vector<exa_type> parameter_types(const std::string& sql, int count) {
+    std::vector<exa_type> types(static_cast<std::size_t>(count), exa_type::varchar());
+    auto targets = insert_parameter_targets(sql);
+    if (!targets || targets->positions.size() != types.size())
+      return types;
+    std::vector<std::pair<std::string, std::string>> table_columns; // name, declared type
+    char* pragma = sqlite3_mprintf("PRAGMA table_info(%Q)", targets->table.c_str());
+    sqlite3_stmt* raw = nullptr;
+    sqlite3_prepare_v2(db_.get(), pragma, -1, &raw, nullptr);
+    sqlite3_free(pragma);
+    stmt_ptr info(raw);
+    while (info && sqlite3_step(info.get()) == SQLITE_ROW) {
+      auto text = [&](int i) {
+        auto p = sqlite3_column_text(info.get(), i);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+      };
+      table_columns.emplace_back(text(1), text(2));
+    }
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      int position = targets->positions[i];
+      if (position < 0)
+        continue;
+      std::string declared;
+      if (targets->columns.empty()) {
+        if (static_cast<std::size_t>(position) < table_columns.size())
+          declared = table_columns[static_cast<std::size_t>(position)].second;
+      } else if (static_cast<std::size_t>(position) < targets->columns.size()) {
+        for (const auto& [name, type] : table_columns)
+          if (upper_ascii(name) ==
+              upper_ascii(targets->columns[static_cast<std::size_t>(position)]))
+            declared = type;
+      }
+      if (auto type = type_from_declaration(declared))
+        types[i] = *type;
+    }
+    return types;
+  }
 
   bool in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
 

@@ -220,3 +220,19 @@ TEST_CASE("error responses always carry a five character sqlCode", "[exasim][res
   CHECK(error_response("", "x").at("exception").at("sqlCode") == "00000");
   CHECK(error_response("42000", "x").at("status") == "error");
 }
+
+TEST_CASE("insert_parameter_targets maps each parameter to its column", "[exasim][statements]") {
+  auto plain = insert_parameter_targets("INSERT INTO conf_rows VALUES (?, ?)");
+  REQUIRE(plain);
+  CHECK(plain->table == "CONF_ROWS");
+  CHECK(plain->columns.empty());
+  CHECK(plain->positions == std::vector<int>{0, 1});
+  auto listed =
+      insert_parameter_targets("insert into s.t (b, a) values (?, 'x', upper(?)), (1, ?, ?)");
+  REQUIRE(listed);
+  CHECK(listed->table == "T");
+  CHECK(listed->columns == std::vector<std::string>{"B", "A"});
+  CHECK(listed->positions == std::vector<int>{0, -1, 1, 2});
+  CHECK_FALSE(insert_parameter_targets("SELECT * FROM t WHERE a = ?"));
+  CHECK_FALSE(insert_parameter_targets("INSERT INTO t SELECT * FROM u"));
+}
