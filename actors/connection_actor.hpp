@@ -1,0 +1,79 @@
+// The connection actor: owns one Exasol session and runs one request at a time on it. It
+// accepts SQL only under the lease id the pool made current, so a lease that was given back
+// (or taken back from a dead borrower) can never touch the connection again. It tells its pool
+// when the session becomes dirty (attributes changed, transaction open, prepared statements
+// left open), so a return can skip the reset round trip when nothing changed.
+#pragma once
+
+#include "messages/atoms.hpp"
+#include "messages/credentials.hpp"
+#include "messages/query.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace exapool {
+
+using activate_atom = caf::atom_constant<caf::atom("activate")>;
+using dirty_atom = caf::atom_constant<caf::atom("dirty")>;
+
+// What a connection actor tells its pool without being asked.
+using connection_listener = caf::typed_actor<
+    // The session under this lease id is no longer at the pool's baseline.
+    caf::reacts_to<dirty_atom, std::uint64_t>>;
+
+using connection_actor = caf::typed_actor<
+    // Connect and log in. Replies the server's session id, or an error (auth, connect) whose
+    // text names the cause and never a secret.
+    caf::replies_to<open_atom>::with<std::uint64_t>,
+    // SELECT 1 on the session: true when it answered.
+    caf::replies_to<validate_atom>::with<bool>,
+    // Back to the baseline (rollback, close prepared statements, attributes as at login): true
+    // when clean now, false when it cannot be (the pool then closes it).
+    caf::replies_to<reset_atom>::with<bool>,
+    // From now on only this lease id may run SQL (0: none).
+    caf::reacts_to<activate_atom, std::uint64_t>,
+    // SQL under a lease. A lease id that is not the current one gets pool_errc::stale_lease.
+    caf::replies_to<execute_atom, std::uint64_t, std::string>::with<query_result>,
+    // Starts an explicit transaction under a lease (Exasol has no BEGIN: autocommit goes off).
+    // The session is dirty from then on, so its return restores autocommit.
+    caf::replies_to<begin_atom, std::uint64_t>::with<bool>,
+    // Disconnect properly (the server session ends) and stop.
+    caf::replies_to<close_atom>::with<bool>>;
+
+// What a connection actor connects with: the real Exasol client, or a test double. The actor
+// calls these from its own thread (a detached actor when blocks() is true), one at a time.
+class connection_backend {
+public:
+  virtual ~connection_backend() = default;
+  // True when calls block on the network: the actor then runs on a thread of its own, never
+  // on CAF's scheduler threads.
+  virtual bool blocks() const = 0;
+  virtual std::uint64_t open() = 0; // throws exasol::error
+  virtual query_result execute(const std::string& sql) = 0;
+  virtual void begin() = 0;    // autocommit off; throws exasol::error
+  virtual bool validate() = 0; // never throws
+  virtual bool is_dirty() const = 0;
+  virtual bool reset() = 0; // never throws: false when it cannot be made clean
+  virtual bool is_open() const = 0;
+  virtual void close() = 0; // disconnect properly; never throws
+};
+
+// The real backend: an exasol::connection made from `creds` when open() is called.
+std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds);
+
+// Makes the backend of each new connection of a pool.
+using backend_factory = std::function<std::unique_ptr<connection_backend>()>;
+
+// Spawns a connection actor over `backend` (detached when backend->blocks()), reporting
+// dirtiness to `listener`.
+connection_actor spawn_connection(caf::actor_system& sys,
+                                  std::shared_ptr<connection_backend> backend,
+                                  connection_listener listener);
+
+} // namespace exapool

@@ -1,0 +1,69 @@
+// A deterministic stand-in for an Exasol connection, for unit tests and benchmarks of the pool.
+// It does no I/O. What a connection does is decided when the pool creates it (the plan) and by
+// the SQL a borrower runs on it (the script words below), so every behaviour arrives through
+// the same messages the real backend sees and nothing is shared between threads behind CAF's
+// back.
+//
+// Script words (the whole SQL text):
+//   "state"        -> one row: connection number, dirty (0/1), executes so far, resets so far
+//   "dirty"        -> the session becomes dirty (as OPEN SCHEMA or autocommit off would)
+//   "unresettable" -> dirty, and reset() fails from now on
+//   "kill"         -> the server session ends (as KILL SESSION): validate() false, execute fails
+//   "fail"         -> a server error 42000; the session stays usable
+// begin() makes the session dirty (a transaction is open).
+//   anything else  -> an empty row count result
+#pragma once
+
+#include "actors/connection_actor.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace exapool {
+
+// How the next connections of a pool behave. Read and written only by the factory, which runs
+// inside the pool actor: the test sets it up before the pool exists.
+struct fake_plan {
+  // The first n opens fail: as a refused connection, or as a rejected login (08004).
+  std::size_t failing_opens = 0;
+  bool failures_are_auth = false;
+  // Every open fails (after the failing_opens ones too).
+  bool fail_every_open = false;
+  // validate() answers false on every connection.
+  bool fail_validate = false;
+  // reset() fails on every connection.
+  bool fail_reset = false;
+  // Each call sleeps this long: the connection then blocks (and runs detached).
+  std::chrono::milliseconds block_for{0};
+
+  // Counted by the factory (the pool's thread): connections created so far. Read it only when
+  // the pool is quiet (after a reply from it that followed the creations).
+  std::uint64_t created = 0;
+
+  // Sessions open now, over every backend of this plan, from any thread at any time: each open
+  // backend holds a copy of this token (shared_ptr counts are thread-safe).
+  std::shared_ptr<const int> open_token = std::make_shared<const int>(0);
+  std::size_t open_sessions() const { return static_cast<std::size_t>(open_token.use_count()) - 1; }
+};
+
+// A factory for spawn_pool. Every backend it makes follows `plan` as it was when the backend
+// was made.
+backend_factory make_fake_factory(std::shared_ptr<fake_plan> plan);
+
+// One fake connection with an explicit script (for tests of the connection actor alone).
+struct fake_script {
+  std::uint64_t number = 1;
+  bool fail_open = false;
+  bool auth_failure = false;
+  bool fail_validate = false;
+  bool fail_reset = false;
+  std::chrono::milliseconds block_for{0};
+  // Held while the session is open (see fake_plan::open_token); may be empty.
+  std::shared_ptr<const int> open_token;
+};
+
+std::unique_ptr<connection_backend> make_fake_backend(fake_script script);
+
+} // namespace exapool

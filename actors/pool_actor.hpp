@@ -1,0 +1,36 @@
+// The pool actor: owns every connection of one pool key and serialises borrow, give_back and
+// validation. It never blocks and never does network I/O: it asks connection actors and reacts
+// to their replies. Invariant, at every moment: idle + leased + opening <= config.max_size.
+#pragma once
+
+#include "actors/connection_actor.hpp"
+#include "messages/lease.hpp"
+#include "messages/pool_config.hpp"
+#include "messages/pool_key.hpp"
+#include "messages/pool_stats.hpp"
+#include "messages/query.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace exapool {
+
+using pool_actor = connection_listener::extend<
+    // A lease at once when a valid idle connection exists; else a new connection when under
+    // max_size; else a FIFO wait bounded by acquire_timeout (pool_errc::acquire_timeout, with
+    // total, leased, idle, opening and waiting counts and the last connect error in the text).
+    caf::replies_to<borrow_atom>::with<lease>,
+    // The lease ends here. The connection is reset if dirty, then goes to the oldest waiter or
+    // stays idle.
+    caf::reacts_to<give_back_atom, std::uint64_t>,
+    // Opens connections until n are open (idle or leased), within max_size.
+    caf::replies_to<prewarm_atom, std::size_t>::with<prewarm_report>,
+    caf::replies_to<stats_atom>::with<pool_stats>,
+    // Drains: refuses new borrows, fails waiters, closes idle connections now and leased ones
+    // when returned or after shutdown_grace; replies once every connection is closed, then stops.
+    caf::replies_to<shutdown_atom>::with<pool_stats>>;
+
+pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
+                      backend_factory make_backend);
+
+} // namespace exapool

@@ -1,0 +1,243 @@
+// The pool actor against the deterministic fake backend: borrow, give back, reuse, FIFO
+// waiters, acquire timeout, the max_size invariant, stale leases, shutdown.
+#include "pool_test_support.hpp"
+
+#include <memory>
+#include <random>
+#include <vector>
+
+using namespace pool_test;
+
+namespace {
+
+struct fixture {
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<fake_plan> plan = std::make_shared<fake_plan>();
+
+  pool_actor start(pool_config config) {
+    return spawn_pool(sys, test_key(), config, make_fake_factory(plan));
+  }
+};
+
+pool_config small_pool(std::size_t max_size) {
+  pool_config c;
+  c.max_size = max_size;
+  c.validation_bypass = std::chrono::hours(1); // no SELECT 1 unless a test asks for it
+  return c;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "pool: borrow opens a connection and give_back makes it idle", "[pool]") {
+  auto pool = start(small_pool(2));
+  caf::scoped_actor self{sys};
+  auto l = must_borrow(self, pool);
+  CHECK(l.id != 0);
+  CHECK(l.key == test_key());
+  auto s = stats(self, pool);
+  CHECK(s.total == 1);
+  CHECK(s.leased == 1);
+  CHECK(s.opened == 1);
+  CHECK(execute(self, l, "SELECT 1").result);
+  give_back(self, pool, l);
+  s = stats(self, pool);
+  CHECK(s.leased == 0);
+  CHECK(s.idle == 1);
+  CHECK(s.returned == 1);
+  auto closed = shutdown(self, pool);
+  CHECK(closed.total == 0);
+  CHECK(closed.closed == 1);
+  CHECK(plan->open_sessions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a returned connection is reused, not reopened", "[pool]") {
+  auto pool = start(small_pool(3));
+  caf::scoped_actor self{sys};
+  auto first = must_borrow(self, pool);
+  auto number = state_of(self, first).connection;
+  give_back(self, pool, first);
+  for (int i = 0; i < 10; ++i) {
+    auto again = must_borrow(self, pool);
+    CHECK(again.id != first.id);
+    CHECK(state_of(self, again).connection == number);
+    give_back(self, pool, again);
+  }
+  auto s = stats(self, pool);
+  CHECK(s.opened == 1);
+  CHECK(s.borrowed == 11);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a returned lease is refused by its connection", "[pool]") {
+  auto pool = start(small_pool(1));
+  caf::scoped_actor self{sys};
+  auto old = must_borrow(self, pool);
+  give_back_synced(self, pool, old);
+  auto stale = execute(self, old, "SELECT 1");
+  CHECK_FALSE(stale.result);
+  CHECK(code(stale.error) == pool_errc::stale_lease);
+  // Also when the connection went straight to the next borrower.
+  auto next = must_borrow(self, pool);
+  CHECK(next.connection == old.connection);
+  stale = execute(self, old, "SELECT 1");
+  CHECK(code(stale.error) == pool_errc::stale_lease);
+  CHECK(execute(self, next, "SELECT 1").result);
+  // A second give_back of the old lease does not end the new one.
+  give_back(self, pool, old);
+  CHECK(execute(self, next, "SELECT 1").result);
+  CHECK(stats(self, pool).leased == 1);
+  give_back(self, pool, next);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: waiters are served in FIFO order", "[pool]") {
+  auto pool = start(small_pool(1));
+  caf::scoped_actor holder{sys};
+  auto held = must_borrow(holder, pool);
+  std::vector<std::unique_ptr<caf::scoped_actor>> waiters;
+  std::vector<decltype(holder->request(pool, hang_guard, borrow_atom::value))> pending;
+  for (int i = 0; i < 5; ++i) {
+    waiters.push_back(std::make_unique<caf::scoped_actor>(sys));
+    pending.push_back((*waiters.back())->request(pool, hang_guard, borrow_atom::value));
+  }
+  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 5; });
+  give_back(holder, pool, held);
+  // Each waiter in turn gets the one connection and gives it back; a waiter served out of
+  // order would leave the next receive without a lease until the hang guard fails it.
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    lease got;
+    pending[i].receive([&](lease& l) { got = l; },
+                       [&](caf::error& e) { FAIL("waiter " << i << ": " << to_string(e)); });
+    REQUIRE(got.id != 0);
+    CHECK(stats(*waiters[i], pool).waiting == waiters.size() - i - 1);
+    give_back(*waiters[i], pool, got);
+  }
+  auto s = shutdown(holder, pool);
+  CHECK(s.opened == 1);
+  CHECK(s.borrowed == 6);
+}
+
+TEST_CASE_METHOD(fixture, "pool: acquire timeout names the counts", "[pool]") {
+  auto config = small_pool(1);
+  config.acquire_timeout = 50ms;
+  auto pool = start(config);
+  caf::scoped_actor self{sys};
+  auto held = must_borrow(self, pool);
+  caf::scoped_actor other{sys};
+  auto out = borrow(other, pool);
+  REQUIRE_FALSE(out.granted);
+  CHECK(code(out.error) == pool_errc::acquire_timeout);
+  auto text = context_of(out.error);
+  CHECK_THAT(text, Catch::Contains("total=1"));
+  CHECK_THAT(text, Catch::Contains("leased=1"));
+  CHECK_THAT(text, Catch::Contains("idle=0"));
+  CHECK_THAT(text, Catch::Contains("opening=0"));
+  CHECK_THAT(text, Catch::Contains("waiting=1"));
+  CHECK_THAT(text, Catch::Contains("last_connect_error=none"));
+  auto s = stats(self, pool);
+  CHECK(s.timed_out_borrows == 1);
+  CHECK(s.waiting == 0);
+  give_back(self, pool, held);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: max_size is never exceeded in a random sequence", "[pool]") {
+  constexpr std::size_t max_size = 4;
+  auto pool = start(small_pool(max_size));
+  std::mt19937 random{12345};
+  // Borrowers with at most one outstanding request each; a lease is held until given back.
+  struct borrower {
+    std::unique_ptr<caf::scoped_actor> self;
+    std::optional<lease> held;
+    bool waiting = false;
+  };
+  std::vector<borrower> borrowers(10);
+  for (auto& b : borrowers)
+    b.self = std::make_unique<caf::scoped_actor>(sys);
+  caf::scoped_actor observer{sys};
+  std::size_t leases_seen = 0;
+  for (int step = 0; step < 400; ++step) {
+    auto& b = borrowers[random() % borrowers.size()];
+    if (b.held) {
+      give_back(*b.self, pool, *b.held);
+      b.held.reset();
+    } else if (!b.waiting) {
+      (*b.self)->send(pool, borrow_atom::value); // the reply arrives as an ordinary message
+      b.waiting = true;
+    }
+    // Once the pool has answered this stats request, every lease it granted so far is in its
+    // borrower's mailbox.
+    auto s = stats(observer, pool);
+    for (auto& w : borrowers) {
+      if (!w.waiting || (*w.self)->mailbox().empty())
+        continue;
+      (*w.self)->receive([&](lease& l) { w.held = l, w.waiting = false, ++leases_seen; });
+    }
+    check_invariant(s);
+    std::size_t held = 0;
+    for (auto& w : borrowers)
+      held += w.held ? 1 : 0;
+    CHECK(held <= max_size);
+  }
+  CHECK(leases_seen > 50);
+  // Give everything back; waiting borrowers get a lease as the others return theirs.
+  for (auto& b : borrowers)
+    if (b.held)
+      give_back(*b.self, pool, *b.held);
+  for (auto& b : borrowers)
+    if (b.waiting)
+      (*b.self)->receive([&](lease& l) { give_back(*b.self, pool, l); },
+                         [&](caf::error& e) { FAIL(to_string(e)); });
+  auto s = shutdown(observer, pool);
+  CHECK(s.opened <= max_size);
+  CHECK(s.total == 0);
+}
+
+TEST_CASE_METHOD(fixture, "pool: shutdown answers waiters and closes every connection", "[pool]") {
+  auto config = small_pool(2);
+  config.shutdown_grace = 100ms;
+  auto pool = start(config);
+  caf::scoped_actor self{sys};
+  auto a = must_borrow(self, pool);
+  auto b = must_borrow(self, pool);
+  give_back(self, pool, b);
+  caf::scoped_actor waiter_a{sys}, waiter_b{sys};
+  auto held_by_waiter = must_borrow(waiter_b, pool); // takes the idle one
+  auto w1 = waiter_a->request(pool, hang_guard, borrow_atom::value);
+  auto w2 = waiter_b->request(pool, hang_guard, borrow_atom::value);
+  wait_for(self, pool, [](const pool_stats& s) { return s.waiting == 2; });
+  auto final_stats = shutdown(self, pool); // replies after the grace period closes the leased
+  CHECK(final_stats.total == 0);
+  CHECK(final_stats.closed == 2);
+  for (auto* handle : {&w1, &w2}) {
+    pool_errc got = pool_errc::none;
+    handle->receive([&](lease&) { FAIL("a lease during shutdown"); },
+                    [&](caf::error& e) { got = code(e); });
+    CHECK(got == pool_errc::shutting_down);
+  }
+  // The leases held through shutdown are dead.
+  CHECK_FALSE(execute(self, a, "SELECT 1").result);
+  CHECK_FALSE(execute(self, held_by_waiter, "SELECT 1").result);
+  CHECK(plan->open_sessions() == 0);
+  // The pool is gone: a late borrow gets an error, never a hang.
+  auto late = borrow(self, pool);
+  CHECK_FALSE(late.granted);
+}
+
+TEST_CASE_METHOD(fixture, "pool: borrow during shutdown is refused with a clear error", "[pool]") {
+  auto config = small_pool(1);
+  config.shutdown_grace = std::chrono::seconds(30);
+  auto pool = start(config);
+  caf::scoped_actor self{sys};
+  auto held = must_borrow(self, pool);
+  auto pending = self->request(pool, hang_guard, shutdown_atom::value);
+  caf::scoped_actor other{sys};
+  auto refused = borrow(other, pool);
+  CHECK(code(refused.error) == pool_errc::shutting_down);
+  give_back(self, pool, held); // returning ends the drain at once
+  pool_stats s;
+  pending.receive([&](pool_stats& x) { s = x; }, [&](caf::error& e) { FAIL(to_string(e)); });
+  CHECK(s.total == 0);
+  CHECK(plan->open_sessions() == 0);
+}
