@@ -29,6 +29,14 @@ install_missing_packages() {
   fi
 }
 
+# A debootstrap-made Debian has no /etc/hosts, so "localhost" does not resolve there; every
+# installed Debian has the standard line, and the TLS tests verify the name localhost.
+ensure_localhost_resolves() {
+  getent hosts localhost >/dev/null 2>&1 && return 0
+  log "localhost does not resolve: adding Debian's standard localhost lines to /etc/hosts"
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >>/etc/hosts
+}
+
 install_node_modules() {
   local peers="$top/integration/peers"
   # npm ci only when the lock file changed since the last install.
@@ -62,6 +70,7 @@ main)
   ;;
 test)
   install_missing_packages
+  ensure_localhost_resolves
   install_node_modules
   build_all
   check_format
