@@ -35,7 +35,8 @@ runtime_config runtime_config::from_environment() {
   runtime_config config;
   auto size = pool_size_from_environment();
   if (!size)
-    throw runtime_error(code_of(size.error()), context_of(size.error()));
+    throw runtime_error(code_of(size.error()), "exapool " + to_string(code_of(size.error())) +
+                                                   ": " + context_of(size.error()));
   config.pool.max_size = *size;
   return config;
 }

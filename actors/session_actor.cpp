@@ -168,17 +168,34 @@ caf::expected<exasol::result_set> first_result_set(query_result result) {
   return std::move(result.results.front().rows);
 }
 
+// Borrows one connection and keeps it. With autocommit on (the usual baseline) the connection
+// turns autocommit off for this lease, so the statements up to COMMIT or ROLLBACK are one
+// transaction; the pool's reset on return turns it back on.
 caf::result<bool> begin(session_pointer self) {
   if (self->state.transaction)
     return true;
   auto rp = self->make_response_promise<bool>();
+  auto hold = [self, rp](lease granted, pool_actor pool) mutable {
+    self->state.transaction = held_lease{std::move(granted), std::move(pool)};
+    rp.deliver(true);
+  };
+  auto fail = [rp](caf::error err) mutable { rp.deliver(std::move(err)); };
   borrow(
       self,
-      [self, rp](lease granted, pool_actor pool) mutable {
-        self->state.transaction = held_lease{std::move(granted), std::move(pool)};
-        rp.deliver(true);
+      [self, hold, fail](lease granted, pool_actor pool) mutable {
+        if (!self->state.creds.autocommit) {
+          hold(std::move(granted), std::move(pool));
+          return;
+        }
+        auto connection = caf::actor_cast<connection_actor>(granted.connection);
+        self->request(connection, statement_timeout(self->state), begin_atom::value, granted.id)
+            .await([hold, granted, pool](bool) mutable { hold(granted, pool); },
+                   [self, fail, granted, pool](caf::error& err) mutable {
+                     give_back(self, pool, granted.id);
+                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin"));
+                   });
       },
-      [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+      fail);
   return rp;
 }
 

@@ -1,0 +1,91 @@
+// Shared by the supervisor and session unit tests: a runtime over the fake backend on a
+// 2-thread scheduler, and blocking requests that fail the test on any unexpected outcome.
+// Timeouts here are hang guards, never timed assertions.
+#pragma once
+
+#include "actors/fake_backend.hpp"
+#include "actors/runtime.hpp"
+#include "messages/errors.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace exapool::test {
+
+using namespace std::chrono_literals;
+
+inline constexpr auto hang_guard = std::chrono::seconds(20);
+
+inline runtime_config fake_runtime_config(std::shared_ptr<fake_plan> plan) {
+  runtime_config config;
+  config.scheduler_threads = 2;
+  config.pool.max_size = 5;
+  config.pool.acquire_timeout = 10s;
+  config.pool.shutdown_grace = 10s;
+  auto factory = make_fake_factory(std::move(plan));
+  config.make_backend = [factory](const credentials&) { return factory(); };
+  return config;
+}
+
+inline credentials fake_credentials(const std::string& password = "pw") {
+  credentials c;
+  c.dsn = "fake:8563";
+  c.user = "sys";
+  c.password.value = password;
+  return c;
+}
+
+// A request answered with a value; anything else fails the test.
+template <class T, class Handle, class... Ts>
+T ask(caf::scoped_actor& self, const Handle& dest, const Ts&... xs) {
+  std::optional<T> out;
+  std::string failure;
+  self->request(dest, hang_guard, xs...)
+      .receive([&](T& x) { out = std::move(x); },
+               [&](caf::error& err) { failure = self->system().render(err); });
+  if (!out)
+    FAIL("request failed: " << failure);
+  return std::move(*out);
+}
+
+// A request that must fail; returns the error.
+template <class T, class Handle, class... Ts>
+caf::error ask_error(caf::scoped_actor& self, const Handle& dest, const Ts&... xs) {
+  caf::error out;
+  bool answered_with_value = false;
+  self->request(dest, hang_guard, xs...)
+      .receive([&](T&) { answered_with_value = true; }, [&](caf::error& err) { out = err; });
+  if (answered_with_value)
+    FAIL("expected an error, got a value");
+  return out;
+}
+
+// Polls `done` until it holds (hang guard only; the condition is what is asserted).
+inline bool eventually(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + hang_guard;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// The connection number of the fake connection a "state" statement ran on.
+inline std::int64_t connection_number(const exasol::result_set& rows) {
+  return std::get<std::int64_t>(rows.at(0, 0));
+}
+
+inline std::int64_t dirty_flag(const exasol::result_set& rows) {
+  return std::get<std::int64_t>(rows.at(0, 1));
+}
+
+} // namespace exapool::test

@@ -1,0 +1,146 @@
+// Session actors over the fake backend: a lease per statement, one lease held across a
+// transaction, what a killed session held goes back, errors as exapool codes.
+#include "runtime_fake_support.hpp"
+
+#include "actors/session_actor.hpp"
+
+using namespace exapool;
+using namespace exapool::test;
+
+TEST_CASE("session borrows per statement and gives back before it answers", "[session]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto session = rt.spawn_session(creds);
+  for (int i = 0; i < 10; ++i) {
+    auto rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+    CHECK(connection_number(rows) == 1); // one connection serves a sequential session
+    auto stats = rt.stats(creds);
+    CHECK(stats.leased == 0); // given back before the reply went out
+  }
+  auto stats = rt.stats(creds);
+  CHECK(stats.borrowed == 10);
+  CHECK(stats.returned == 10);
+  CHECK(stats.opened == 1);
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("session transaction holds one lease until commit", "[session][transaction]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto tx = rt.spawn_session(creds);
+  auto other = rt.spawn_session(creds);
+  CHECK(ask<bool>(self, tx, begin_atom::value));
+  CHECK(ask<bool>(self, tx, begin_atom::value)); // nested begin changes nothing
+  CHECK(rt.stats(creds).leased == 1);
+  auto mine = connection_number(ask<exasol::result_set>(self, tx, query_atom::value, "state"));
+  for (int i = 0; i < 3; ++i) {
+    auto theirs = ask<exasol::result_set>(self, other, query_atom::value, std::string("state"));
+    CHECK(connection_number(theirs) != mine); // the held connection is nobody else's
+    auto again = ask<exasol::result_set>(self, tx, query_atom::value, std::string("state"));
+    CHECK(connection_number(again) == mine);
+    CHECK(rt.stats(creds).leased == 1);
+  }
+  CHECK(ask<bool>(self, tx, commit_atom::value));
+  CHECK(rt.stats(creds).leased == 0);
+  CHECK(ask<bool>(self, tx, rollback_atom::value)); // nothing to end: fine
+  auto after = ask<exasol::result_set>(self, tx, query_atom::value, std::string("state"));
+  CHECK(rt.stats(creds).leased == 0); // back to a lease per statement
+  CHECK(connection_number(after) >= 1);
+  self->send_exit(tx, caf::exit_reason::user_shutdown);
+  self->send_exit(other, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("session killed mid-transaction: its lease goes back, reset", "[session][transaction]") {
+  auto plan = std::make_shared<fake_plan>();
+  auto config = fake_runtime_config(plan);
+  config.pool.max_size = 1;
+  runtime rt{config};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto tx = rt.spawn_session(creds);
+  CHECK(ask<bool>(self, tx, begin_atom::value));
+  ask<query_result>(self, tx, execute_atom::value, std::string("dirty"));
+  self->send_exit(tx, caf::exit_reason::kill);
+  REQUIRE(eventually([&] { return rt.stats(creds).leased == 0; }));
+  // The only connection serves the next session, reset to the baseline.
+  auto next = rt.query(creds, "state");
+  CHECK(connection_number(next) == 1);
+  CHECK(dirty_flag(next) == 0);
+  CHECK(rt.stats(creds).resets >= 1);
+}
+
+TEST_CASE("session errors are exapool errors with clear texts", "[session][errors]") {
+  auto plan = std::make_shared<fake_plan>();
+  auto config = fake_runtime_config(plan);
+  config.pool.max_size = 1;
+  config.pool.acquire_timeout = 100ms;
+  runtime rt{config};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto session = rt.spawn_session(creds);
+
+  auto sql_error = ask_error<query_result>(self, session, execute_atom::value, std::string("fail"));
+  CHECK(code_of(sql_error) == pool_errc::server_error);
+  CHECK(context_of(sql_error).find("42000") != std::string::npos);
+
+  auto no_rows = ask_error<exasol::result_set>(self, session, query_atom::value, "insert");
+  CHECK(code_of(no_rows) == pool_errc::server_error);
+  CHECK(context_of(no_rows).find("no result set") != std::string::npos);
+
+  // One connection, held by a transaction: the next borrower times out with the counts.
+  auto tx = rt.spawn_session(creds);
+  CHECK(ask<bool>(self, tx, begin_atom::value));
+  auto timeout = ask_error<query_result>(self, session, execute_atom::value, std::string("x"));
+  CHECK(code_of(timeout) == pool_errc::acquire_timeout);
+  CHECK(context_of(timeout).find("leased=1") != std::string::npos);
+
+  // The blocking API throws the same code, with the code's name and the text.
+  try {
+    rt.execute(creds, "x");
+    FAIL("no exception");
+  } catch (const runtime_error& e) {
+    CHECK(e.code() == pool_errc::acquire_timeout);
+    CHECK(std::string(e.what()).find("acquire_timeout") != std::string::npos);
+    CHECK(std::string(e.what()).find("pw") == std::string::npos); // no secret in the text
+  }
+  CHECK(ask<bool>(self, tx, rollback_atom::value));
+  CHECK(rt.execute(creds, "x").results.size() == 1);
+  self->send_exit(tx, caf::exit_reason::user_shutdown);
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("session finds the restarted pool after its pool crashed", "[session]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto session = rt.spawn_session(creds);
+  ask<query_result>(self, session, execute_atom::value, std::string("x"));
+  auto pool = ask<pool_actor>(self, rt.supervisor(), pool_atom::value, creds);
+  self->send_exit(pool, caf::exit_reason::kill);
+  REQUIRE(eventually([&] { return rt.pool_restarts() == 1; }));
+  auto rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 2); // a fresh connection of the fresh pool
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("session a transaction whose connection broke is over", "[session][transaction]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto tx = rt.spawn_session(creds);
+  CHECK(ask<bool>(self, tx, begin_atom::value));
+  auto broken = ask_error<query_result>(self, tx, execute_atom::value, std::string("kill"));
+  CHECK(code_of(broken) == pool_errc::connection_lost);
+  CHECK(context_of(broken).find("transaction aborted") != std::string::npos);
+  REQUIRE(eventually([&] { return rt.stats(creds).leased == 0; }));
+  // The next statement runs outside any transaction, on a working connection.
+  auto rows = ask<exasol::result_set>(self, tx, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 2);
+  self->send_exit(tx, caf::exit_reason::user_shutdown);
+}
