@@ -481,6 +481,7 @@ private:
     case kind::create_schema:
       if (!engine_.create_schema(s.name) && !s.if_exists)
         return fail({"42000", "schema " + s.name + " already exists" + suffix});
+      attributes.set_current_schema(s.name); // Exasol opens the new (or existing) schema
       return row_count(0);
     case kind::drop_schema:
       if (!engine_.drop_schema(s.name) && !s.if_exists)

@@ -223,7 +223,9 @@ TEST_CASE("exasim tracks the schema and reports changed attributes", "[exasim][s
   exasim::server sim;
   sim.start();
   logged_in s(sim);
-  s.ok("CREATE SCHEMA my_schema");
+  auto created = s.ok("CREATE SCHEMA my_schema"); // Exasol opens a schema it creates
+  CHECK(created.at("attributes").at("currentSchema") == "MY_SCHEMA");
+  s.ok("CLOSE SCHEMA");
   auto opened = s.client.execute("OPEN SCHEMA my_schema");
   REQUIRE(opened.at("status") == "ok");
   CHECK(opened.at("attributes").at("currentSchema") == "MY_SCHEMA");
