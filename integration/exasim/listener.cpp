@@ -47,7 +47,13 @@ public:
 
   void run(http::request<http::string_body> request) {
     beast::get_lowest_layer(ws_).expires_never(); // the websocket stream has its own timeouts
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // Beast's suggested server timeouts would ping idle clients and drop them after 5
+    // minutes; Exasol never sends Ping and keeps idle sessions (pooled ones!) for hours.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "exasim"); }));
     ws_.read_message_max(state_->options.max_message_bytes);
