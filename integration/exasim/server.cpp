@@ -47,7 +47,7 @@ void server::impl::start() {
   state = std::make_shared<server_state>(options, options.engine_threads);
   std::string path = options.database_file.empty() ? make_temp_database() : options.database_file;
   try {
-    state->db_engine = std::make_unique<sqlite_engine>(path, *state);
+    state->db_engine = std::make_unique<sqlite_engine>(path, *state, options.lock_wait_timeout);
     if (!options.fresh_rsa_key_per_session)
       state->shared_key = exasol::codec::rsa_key_pair::generate(1024);
     ioc = std::make_unique<boost::asio::io_context>(std::max(1, options.threads));

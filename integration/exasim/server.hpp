@@ -46,6 +46,9 @@ struct server_options {
   // Threads that run SQLite statements and key generation, apart from the I/O threads, so a
   // slow statement (or one waiting on a lock) never holds up another session's I/O.
   int engine_threads = 8;
+  // How long a statement waits for another session's write lock before it fails with 40001
+  // (Exasol's transaction collision).
+  std::chrono::milliseconds lock_wait_timeout{5000};
 };
 
 struct counters {

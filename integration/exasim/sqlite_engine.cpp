@@ -21,7 +21,7 @@ struct stmt_finalizer {
 using db_ptr = std::unique_ptr<sqlite3, db_closer>;
 using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
 
-db_ptr open_database(const std::string& path) {
+db_ptr open_database(const std::string& path, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,
@@ -31,7 +31,7 @@ db_ptr open_database(const std::string& path) {
     throw std::runtime_error("cannot open SQLite database " + path + ": " +
                              (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, sqlite_engine::busy_timeout_ms);
+  sqlite3_busy_timeout(raw, busy_timeout_ms);
   return db;
 }
 
@@ -188,7 +188,8 @@ const char* const session_views[] = {"EXA_ALL_SESSIONS", "EXA_DBA_SESSIONS", "EX
 class sqlite_session : public engine_session {
 public:
   sqlite_session(sqlite_engine& engine, session_identity who)
-      : engine_(engine), who_(std::move(who)), db_(open_database(engine.path())) {
+      : engine_(engine), who_(std::move(who)),
+        db_(open_database(engine.path(), engine.busy_timeout_ms())) {
     exec_or_throw(db_.get(), "PRAGMA foreign_keys=ON");
     // Connection-private (TEMP) objects: each session sees its own, fresh copy.
     exec_or_throw(db_.get(), "CREATE TEMP VIEW DUAL AS SELECT 'X' AS DUMMY");
@@ -628,9 +629,11 @@ private:
 
 } // namespace
 
-sqlite_engine::sqlite_engine(std::string database_path, engine_host& host)
-    : path_(std::move(database_path)), host_(host) {
-  db_ptr db = open_database(path_);
+sqlite_engine::sqlite_engine(std::string database_path, engine_host& host,
+                             std::chrono::milliseconds lock_wait_timeout)
+    : path_(std::move(database_path)), host_(host),
+      busy_timeout_ms_(static_cast<int>(lock_wait_timeout.count())) {
+  db_ptr db = open_database(path_, busy_timeout_ms_);
   exec_or_throw(db.get(), "PRAGMA journal_mode=WAL");
   exec_or_throw(db.get(), "PRAGMA synchronous=NORMAL");
 }

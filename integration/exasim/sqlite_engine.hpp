@@ -8,6 +8,7 @@
 
 #include "integration/exasim/engine.hpp"
 
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,7 +19,8 @@ class sqlite_engine : public engine {
 public:
   // Opens (creating it if needed) the database and switches it to WAL mode; throws
   // std::runtime_error naming the cause.
-  sqlite_engine(std::string database_path, engine_host& host);
+  sqlite_engine(std::string database_path, engine_host& host,
+                std::chrono::milliseconds lock_wait_timeout = std::chrono::milliseconds(5000));
 
   std::unique_ptr<engine_session> open_session(const session_identity& who) override;
 
@@ -30,11 +32,12 @@ public:
   engine_host& host() { return host_; }
   const std::string& path() const { return path_; }
 
-  static constexpr int busy_timeout_ms = 5000;
+  int busy_timeout_ms() const { return busy_timeout_ms_; }
 
 private:
   std::string path_;
   engine_host& host_;
+  int busy_timeout_ms_;
   mutable std::mutex schemas_mutex_;
   std::set<std::string> schemas_;
 };

@@ -336,3 +336,22 @@ TEST_CASE("hundreds of sessions log in at once under a 1 s login latency", "[exa
   CHECK(sim.stats().sessions_opened == logins);
   CHECK(sim.stats().failed_logins == 0);
 }
+
+TEST_CASE("a client that vanishes mid-statement frees its engine thread", "[exasim][control]") {
+  exasim::server_options options;
+  options.engine_threads = 1; // the endless statement would otherwise hold the only worker
+  exasim::server sim(options);
+  sim.start();
+  test_client other(sim.port(), false);
+  REQUIRE(ok(other.login("sys", "exasol")));
+  {
+    test_client vanishing(sim.port(), false);
+    REQUIRE(ok(vanishing.login("sys", "exasol")));
+    vanishing.send_json({{"command", "execute"},
+                         {"sqlText", "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                     "FROM r) SELECT COUNT(*) FROM r"}});
+    std::this_thread::sleep_for(100ms); // let it reach SQLite (not needed for correctness)
+  }
+  CHECK(first_value(other.execute("SELECT 8")) == 8); // hangs if the worker stayed busy
+  CHECK(eventually([&] { return sim.stats().active_sessions == 1; }));
+}

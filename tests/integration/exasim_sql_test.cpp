@@ -408,3 +408,31 @@ TEST_CASE("exasim serves concurrent writers from several sessions", "[exasim][sq
   CHECK(setup.result_set("SELECT COUNT(DISTINCT writer) FROM shared_rows").at("data").at(0).at(0) ==
         writers);
 }
+
+TEST_CASE("a writer blocked by another transaction fails with 40001 and rolls back",
+          "[exasim][sql]") {
+  exasim::server_options options;
+  options.lock_wait_timeout = std::chrono::milliseconds(200);
+  exasim::server sim(options);
+  sim.start();
+  logged_in holder(sim), blocked(sim);
+  holder.ok("CREATE TABLE contested (x DECIMAL(9,0))");
+  REQUIRE(
+      holder.client.request({{"command", "setAttributes"}, {"attributes", {{"autocommit", false}}}})
+          .at("status") == "ok");
+  holder.ok("INSERT INTO contested VALUES (1)"); // holds the write lock until COMMIT
+  REQUIRE(blocked.client
+              .request({{"command", "setAttributes"}, {"attributes", {{"autocommit", false}}}})
+              .at("status") == "ok");
+  auto collision = blocked.client.execute("INSERT INTO contested VALUES (2)");
+  CHECK(blocked.error_code("INSERT INTO contested VALUES (2)") == "40001");
+  CHECK(std::string(collision.at("exception").at("text").as_string())
+            .rfind("GlobalTransactionRollback msg: Transaction collision", 0) == 0);
+  CHECK(blocked.client.request({{"command", "getAttributes"}})
+            .at("attributes")
+            .at("openTransaction") == false);
+  holder.ok("COMMIT");
+  CHECK(blocked.row_count("INSERT INTO contested VALUES (3)") == 1);
+  blocked.ok("COMMIT");
+  CHECK(holder.result_set("SELECT COUNT(*) FROM contested").at("data").at(0).at(0) == 2);
+}
