@@ -97,6 +97,19 @@ std::optional<boost::json::object> result_store::fetch(std::int64_t handle, std:
   return boost::json::object{{"numRows", last - first}, {"data", std::move(data)}};
 }
 
+std::optional<boost::json::object> result_store::header(std::int64_t handle) const {
+  auto it = sets_.find(handle);
+  if (it == sets_.end())
+    return std::nullopt;
+  const result_set& rows = *it->second;
+  boost::json::object set{{"resultSetHandle", handle},
+                          {"numColumns", rows.columns.size()},
+                          {"numRows", rows.num_rows},
+                          {"numRowsInMessage", 0},
+                          {"columns", columns_json(rows.columns)}};
+  return boost::json::object{{"resultType", "resultSet"}, {"resultSet", std::move(set)}};
+}
+
 bool result_store::close(std::int64_t handle) {
   return sets_.erase(handle) > 0;
 }

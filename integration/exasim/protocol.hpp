@@ -37,6 +37,9 @@ public:
   // least one row while rows remain; nullopt for an unknown handle.
   std::optional<boost::json::object> fetch(std::int64_t handle, std::uint64_t start,
                                            std::uint64_t num_bytes) const;
+  // {"resultType":"resultSet","resultSet":{...}} without data for an open handle
+  // (getResultSetHeader); nullopt for an unknown one.
+  std::optional<boost::json::object> header(std::int64_t handle) const;
   bool close(std::int64_t handle);
   std::size_t open_handles() const { return sets_.size(); }
 

@@ -214,6 +214,16 @@ void session_core::dispatch(const std::string& command, json::object& request) {
     response["attributes"] = attributes_.all();
     return respond(std::move(response));
   }
+  if (command == "getResultSetHeader")
+    return cmd_result_set_header(request);
+  if (command == "getOffset") { // one node: every result set starts at row 0
+    auto handle = integer_field(request, "resultSetHandle");
+    if (!handle || !results_.header(*handle))
+      return respond(bad_request("getOffset: resultSetHandle must name an open result set"));
+    json::object response = ok_response();
+    response["responseData"] = json::object{{"rowOffset", 0}};
+    return respond(std::move(response));
+  }
   if (command == "getHosts") {
     json::object response = ok_response();
     response["responseData"] =
@@ -465,6 +475,27 @@ void session_core::cmd_close_result_set(const json::object& request) {
   for (const auto& h : handles->get_array())
     results_.close(h.is_int64() ? h.get_int64() : static_cast<std::int64_t>(h.get_uint64()));
   respond(ok_response());
+}
+
+void session_core::cmd_result_set_header(const json::object& request) {
+  auto handles = request.if_contains("resultSetHandles");
+  if (!handles || !handles->is_array())
+    return respond(
+        bad_request("getResultSetHeader: resultSetHandles must be an array of integers"));
+  json::array results;
+  for (const auto& h : handles->get_array()) {
+    std::optional<json::object> header;
+    if (h.is_int64())
+      header = results_.header(h.get_int64());
+    if (!header)
+      return respond(bad_request("getResultSetHeader: " + json::serialize(h) +
+                                 " is not an open result set handle"));
+    results.push_back(std::move(*header));
+  }
+  json::object response = ok_response();
+  response["responseData"] =
+      json::object{{"numResults", results.size()}, {"results", std::move(results)}};
+  respond(std::move(response));
 }
 
 void session_core::cmd_create_prepared(const json::object& request) {

@@ -59,6 +59,7 @@ private:
   void cmd_execute_batch(const boost::json::object& request);
   void cmd_fetch(const boost::json::object& request);
   void cmd_close_result_set(const boost::json::object& request);
+  void cmd_result_set_header(const boost::json::object& request);
   void cmd_create_prepared(const boost::json::object& request);
   void cmd_execute_prepared(const boost::json::object& request);
   void cmd_close_prepared(const boost::json::object& request);

@@ -157,6 +157,16 @@ TEST_CASE("exasim sends 0 and 999 rows inline and 1000 and 5000 rows behind a ha
                                     {"numBytes", 1}});
     CHECK(middle.at("responseData").at("numRows") == 1);
     CHECK(middle.at("responseData").at("data").at(0).at(0) == n / 2);
+    auto header =
+        s.client.request({{"command", "getResultSetHeader"}, {"resultSetHandles", {handle}}});
+    REQUIRE(header.at("status") == "ok");
+    const auto& described = header.at("responseData").at("results").at(0).at("resultSet");
+    CHECK(described.at("numRows") == n);
+    CHECK(described.at("columns").at(1).at("name") == "LABEL");
+    CHECK_FALSE(described.as_object().contains("data"));
+    CHECK(s.client.request({{"command", "getOffset"}, {"resultSetHandle", handle}})
+              .at("responseData")
+              .at("rowOffset") == 0);
     CHECK(s.client.request({{"command", "closeResultSet"}, {"resultSetHandles", {handle}}})
               .at("status") == "ok");
     auto closed = s.client.request({{"command", "fetch"},
