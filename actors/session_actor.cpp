@@ -47,43 +47,51 @@ using session_pointer = session_actor::stateful_pointer<session_state>;
 // All session work is a chain of awaited requests, so a session serves its requests strictly
 // one after another: the next request waits in the mailbox until this one is answered.
 
+// The session's pool: the cached handle, or the supervisor's answer. After `gone` was found
+// dead the supervisor is told so, and answers with its replacement.
 template <class OnPool, class OnError>
-void with_pool(session_pointer self, OnPool on_pool, OnError on_error) {
-  if (self->state.pool) {
-    on_pool(self->state.pool);
+void with_pool(session_pointer self, OnPool on_pool, OnError on_error,
+               std::optional<pool_actor> gone = std::nullopt) {
+  auto& st = self->state;
+  if (st.pool) {
+    on_pool(st.pool);
     return;
   }
-  self->request(self->state.supervisor, self->state.config.lookup_timeout, pool_atom::value,
-                self->state.creds)
-      .await(
-          [self, on_pool](pool_actor& pool) mutable {
-            self->state.pool = pool;
-            on_pool(pool);
-          },
-          [on_error](caf::error& err) mutable {
-            on_error(exapool_error_from(err, pool_errc::pool_failed, "pool lookup"));
-          });
+  auto on_answer = [self, on_pool](pool_actor& pool) mutable {
+    self->state.pool = pool;
+    on_pool(pool);
+  };
+  auto on_failure = [on_error](caf::error& err) mutable {
+    on_error(exapool_error_from(err, pool_errc::pool_failed, "pool lookup"));
+  };
+  if (gone)
+    self->request(st.supervisor, st.config.lookup_timeout, pool_atom::value, st.creds, *gone)
+        .await(on_answer, on_failure);
+  else
+    self->request(st.supervisor, st.config.lookup_timeout, pool_atom::value, st.creds)
+        .await(on_answer, on_failure);
 }
 
-// Borrows a lease. When the pool turns out to be gone (it crashed and the supervisor restarts
-// it) the session looks the pool up again and tries once more.
+// Borrows a lease. When the pool turns out to be gone (it crashed), the session reports it to
+// the supervisor, which restarts it, and tries once more with the fresh pool.
 template <class OnLease, class OnError>
-void borrow(session_pointer self, OnLease on_lease, OnError on_error, bool retried = false) {
+void borrow(session_pointer self, OnLease on_lease, OnError on_error,
+            std::optional<pool_actor> gone = std::nullopt) {
   with_pool(
       self,
-      [self, on_lease, on_error, retried](pool_actor pool) mutable {
+      [self, on_lease, on_error, retried = gone.has_value()](pool_actor pool) mutable {
         self->request(pool, self->state.config.borrow_timeout, borrow_atom::value)
             .await([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
-                   [self, on_lease, on_error, retried](caf::error& err) mutable {
+                   [self, pool, on_lease, on_error, retried](caf::error& err) mutable {
                      if (receiver_gone(err) && !retried) {
                        self->state.pool = nullptr;
-                       borrow(self, on_lease, on_error, true);
+                       borrow(self, on_lease, on_error, pool);
                        return;
                      }
                      on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow"));
                    });
       },
-      on_error);
+      on_error, std::move(gone));
 }
 
 caf::timespan statement_timeout(const session_state& st) {

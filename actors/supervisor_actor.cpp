@@ -86,6 +86,22 @@ void on_pool_down(supervisor_pointer self, const caf::down_msg& down) {
   start_pool(self, key, std::move(make_backend));
 }
 
+// A caller reports the pool of `creds` dead. Killing it first means a mistaken report can never
+// leave two pools (and twice the connections) for one key: its connection actors close with it.
+pool_actor replace_pool(supervisor_pointer self, const credentials& creds, const pool_actor& gone) {
+  auto& st = self->state;
+  auto key = make_pool_key(creds);
+  auto entry = st.pools.find(key);
+  if (entry == st.pools.end() || entry->second.handle != gone)
+    return pool_for(self, creds); // already replaced (or never ours)
+  self->send_exit(gone, caf::exit_reason::kill);
+  st.keys_by_address.erase(gone.address()); // its down message changes nothing any more
+  ++st.restarts;
+  auto make_backend = std::move(entry->second.make_backend);
+  st.pools.erase(entry);
+  return start_pool(self, key, std::move(make_backend));
+}
+
 caf::timespan prewarm_timeout(const supervisor_state& st, const credentials& creds, std::size_t n) {
   // Connects may run one after another in the worst case; this is only a hang guard.
   auto per_connect = creds.connect_timeout + st.config.pool.validation_timeout;
@@ -221,6 +237,12 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_c
         if (self->state.draining)
           return refused_while_draining();
         return pool_for(self, creds);
+      },
+      [self](pool_atom, const credentials& creds,
+             const pool_actor& gone) -> caf::result<pool_actor> {
+        if (self->state.draining)
+          return refused_while_draining();
+        return replace_pool(self, creds, gone);
       },
       [self](prewarm_atom, const credentials& creds, std::size_t n) {
         return prewarm(self, creds, n);

@@ -25,6 +25,10 @@ namespace exapool {
 using supervisor_actor = caf::typed_actor<
     // The pool for these credentials (created on first use); shutting_down once draining.
     caf::replies_to<pool_atom, credentials>::with<pool_actor>,
+    // The same, from a caller that found `gone` dead (a request bounced, or it answered
+    // pool_failed): when `gone` is still this key's pool, the supervisor makes sure it is
+    // gone (kill) and starts a fresh pool at once, without waiting for the down message.
+    caf::replies_to<pool_atom, credentials, pool_actor>::with<pool_actor>,
     // Opens n connections for these credentials (within the pool's max_size) and reports how
     // many opened and why the others failed.
     caf::replies_to<prewarm_atom, credentials, std::size_t>::with<prewarm_report>,

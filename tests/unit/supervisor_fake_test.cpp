@@ -109,6 +109,7 @@ TEST_CASE("supervisor restarts a crashed pool and what it owned is closed", "[su
   CHECK(gone.count(first.connection.address()) == 1);
   CHECK(gone.count(second.connection.address()) == 1);
   CHECK(gone.count(pool.address()) == 1);
+  CHECK(eventually([&] { return plan->open_sessions() == 0; })); // both fake sessions closed
   CHECK(eventually([&] {
     return ask<std::size_t>(self, rt.supervisor(), stats_atom::value, pool_atom::value) == 1;
   }));
@@ -118,6 +119,25 @@ TEST_CASE("supervisor restarts a crashed pool and what it owned is closed", "[su
   auto rows = rt.query(creds, "state");
   CHECK(connection_number(rows) == 3);
   CHECK(rt.stats(creds).opened == 1);
+}
+
+TEST_CASE("supervisor replaces a pool reported dead, once", "[supervisor]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  caf::scoped_actor self{rt.system()};
+  auto creds = fake_credentials();
+  auto pool = ask<pool_actor>(self, rt.supervisor(), pool_atom::value, creds);
+  CHECK(rt.prewarm(creds, 2).opened == 2);
+  self->monitor(pool);
+  // A (mistaken) report about a live pool: it is killed, so one key never has two pools.
+  auto fresh = ask<pool_actor>(self, rt.supervisor(), pool_atom::value, creds, pool);
+  CHECK(fresh != pool);
+  self->receive([&](caf::down_msg& down) { CHECK(down.source == pool.address()); },
+                caf::after(hang_guard) >> [] { FAIL("the reported pool lives on"); });
+  CHECK(eventually([&] { return plan->open_sessions() == 0; }));
+  // A second report about the same old pool changes nothing.
+  CHECK(ask<pool_actor>(self, rt.supervisor(), pool_atom::value, creds, pool) == fresh);
+  CHECK(rt.pool_restarts() == 1);
 }
 
 TEST_CASE("supervisor shutdown answers every pending request", "[supervisor][shutdown]") {
