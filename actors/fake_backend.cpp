@@ -23,7 +23,7 @@ public:
       throw exasol::error(exasol::error_kind::refused, "connection refused (fake server down)");
     }
     open_ = true;
-    held_token_ = script_.open_token;
+    held_token_ = script_.open_token.lock();
     return 1000 + script_.number;
   }
 

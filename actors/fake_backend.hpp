@@ -60,8 +60,8 @@ struct fake_script {
   bool fail_validate = false;
   bool fail_reset = false;
   std::chrono::milliseconds block_for{0};
-  // Held while the session is open (see fake_plan::open_token); may be empty.
-  std::shared_ptr<const int> open_token;
+  // Locked while the session is open (see fake_plan::open_token); may be empty.
+  std::weak_ptr<const int> open_token;
 };
 
 std::unique_ptr<connection_backend> make_fake_backend(fake_script script);

@@ -604,7 +604,10 @@ caf::result<lease> on_borrow(pool_pointer self) {
     auto& s = st.slots[idx];
     if (!needs_validation(st, s, now) && !expired(st, s, now)) {
       st.idle.pop_back();
-      return lease_out(self, idx, borrower, now, now);
+      auto out = lease_out(self, idx, borrower, now, now);
+      if (st.idle.size() < st.config.min_idle)
+        open_missing(self, now); // top min_idle up now, not at the next tick
+      return out;
     }
   }
   auto promise = self->make_response_promise<lease>();

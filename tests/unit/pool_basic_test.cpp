@@ -2,6 +2,9 @@
 // waiters, acquire timeout, the max_size invariant, stale leases, shutdown.
 #include "pool_test_support.hpp"
 
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
 #include <memory>
 #include <random>
 #include <vector>
@@ -15,8 +18,17 @@ struct fixture {
   caf::actor_system sys{cfg};
   std::shared_ptr<fake_plan> plan = std::make_shared<fake_plan>();
 
+  std::vector<pool_actor> pools;
+
   pool_actor start(pool_config config) {
-    return spawn_pool(sys, test_key(), config, make_fake_factory(plan));
+    pools.push_back(spawn_pool(sys, test_key(), config, make_fake_factory(plan)));
+    return pools.back();
+  }
+
+  // A failed test leaves pools running; ~actor_system would wait for them for ever.
+  ~fixture() {
+    for (auto& p : pools)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
   }
 };
 
