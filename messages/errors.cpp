@@ -28,13 +28,16 @@ std::string to_string(pool_errc code) {
   return "unknown";
 }
 
+// CAF 0.17's category() and context() dereference the error's data: an empty error has none.
 pool_errc code_of(const caf::error& err) {
-  if (err.category() != error_category)
+  if (!err || err.category() != error_category)
     return pool_errc::none;
   return static_cast<pool_errc>(err.code());
 }
 
 std::string context_of(const caf::error& err) {
+  if (!err)
+    return {};
   const auto& ctx = err.context();
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);

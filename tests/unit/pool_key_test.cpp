@@ -113,3 +113,13 @@ TEST_CASE("pool size comes from EXAPOOL_POOL_SIZE, then DBT_CONN_POOL_SIZE, then
   unsetenv("EXAPOOL_POOL_SIZE");
   unsetenv("DBT_CONN_POOL_SIZE");
 }
+
+TEST_CASE("code_of and context_of accept an empty error", "[errors]") {
+  caf::error none;
+  CHECK(code_of(none) == pool_errc::none);
+  CHECK(context_of(none).empty());
+  auto err = make_error(pool_errc::stale_lease, "lease 7 was given back");
+  CHECK(code_of(err) == pool_errc::stale_lease);
+  CHECK(context_of(err) == "lease 7 was given back");
+  CHECK(to_string(pool_errc::acquire_timeout) == "acquire_timeout");
+}
