@@ -298,3 +298,39 @@ TEST_CASE("concurrency borrowers that die while holding leases", "[concurrency]"
     CHECK(rt.query(creds, "SELECT 1").row_count() == 1);
   check_drained(rt, db);
 }
+
+TEST_CASE("concurrency blocking API from many threads", "[concurrency][blocking]") {
+  // The seed's task 3.13 as non-actor code sees it: threads calling the runtime at once.
+  exasim::server db{sim_options()};
+  db.start();
+  auto creds = sim_credentials(db);
+  auto config = concurrency_config();
+  config.pool.max_size = 3;
+  runtime rt{config};
+  constexpr int threads = 8, queries = 50;
+  std::vector<int> answered(threads, 0);
+  std::vector<std::string> errors(threads);
+  {
+    std::vector<std::thread> workers;
+    for (int i = 0; i < threads; ++i)
+      workers.emplace_back([&, i] {
+        try {
+          for (int q = 0; q < queries; ++q)
+            if (rt.query(creds, "SELECT " + std::to_string(q)).row_count() == 1)
+              ++answered[i];
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      });
+    for (auto& w : workers)
+      w.join();
+  }
+  for (int i = 0; i < threads; ++i) {
+    INFO("thread " << i << ": " << errors[i]);
+    CHECK(answered[i] == queries);
+  }
+  CHECK(db.stats().sessions_opened <= 3);
+  CHECK(db.stats().protocol_violations == 0);
+  CHECK(rt.stats(creds).leased == 0);
+  check_drained(rt, db);
+}
