@@ -136,12 +136,15 @@ void statement(session_pointer self, std::string sql, Promise rp, Convert conver
     auto held = *st.transaction;
     run_on(self, held.granted, std::move(sql), deliver, [self, fail](caf::error err) mutable {
       // A broken connection or a taken-back lease ends the transaction: the server rolled it
-      // back (or will), and the next statement must not run outside it silently.
-      if (code_of(err) == pool_errc::connection_lost || code_of(err) == pool_errc::stale_lease) {
+      // back (or will). The error says so, so that the caller knows the statements that
+      // follow run outside it.
+      auto code = code_of(err);
+      if ((code == pool_errc::connection_lost || code == pool_errc::stale_lease) &&
+          self->state.transaction) {
         auto held = *self->state.transaction;
         self->state.transaction.reset();
         give_back(self, held.pool, held.granted.id);
-        fail(make_error(code_of(err), "transaction aborted: " + context_of(err)));
+        fail(make_error(code, "transaction aborted: " + context_of(err)));
         return;
       }
       fail(std::move(err));
