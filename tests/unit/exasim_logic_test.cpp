@@ -210,9 +210,15 @@ TEST_CASE("fetch honours startPosition and numBytes with at least one row", "[ex
   }
   CHECK(chunks > 3);
   CHECK(store.fetch(handle, 5000, 100)->at("numRows") == 0);
+  auto header = store.header(handle);
+  REQUIRE(header);
+  CHECK(header->at("resultSet").at("numRows") == 5000);
+  CHECK(header->at("resultSet").at("resultSetHandle") == handle);
+  CHECK_FALSE(header->at("resultSet").as_object().contains("data"));
   CHECK(store.close(handle));
   CHECK_FALSE(store.fetch(handle, 0, 100));
   CHECK_FALSE(store.close(handle));
+  CHECK_FALSE(store.header(handle));
 }
 
 TEST_CASE("error responses always carry a five character sqlCode", "[exasim][results]") {
