@@ -20,12 +20,13 @@ bool receiver_gone(const caf::error& err) {
   return err == caf::sec::request_receiver_down;
 }
 
-caf::error exapool_error_from(const caf::error& err, pool_errc code, const std::string& what) {
-  if (err.category() == error_category)
+caf::error exapool_error_from(const caf::error& err, pool_errc code, const std::string& what,
+                              caf::timespan timeout) {
+  if (err && err.category() == error_category)
     return err;
   std::string cause;
   if (err == caf::sec::request_timeout)
-    cause = "no answer in time";
+    cause = "no answer within " + describe_span(timeout);
   else if (err == caf::sec::request_receiver_down)
     cause = "the actor that should answer is gone";
   else

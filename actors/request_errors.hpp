@@ -12,8 +12,9 @@
 namespace exapool {
 
 // An exapool error passes through unchanged. A request timeout or a receiver that is gone
-// becomes `code` with a text naming `what` and the cause.
-caf::error exapool_error_from(const caf::error& err, pool_errc code, const std::string& what);
+// becomes `code` with a text naming `what` and the cause (and `timeout`, the request's limit).
+caf::error exapool_error_from(const caf::error& err, pool_errc code, const std::string& what,
+                              caf::timespan timeout);
 
 // True when the request's receiver is gone (it died before or while answering, or it
 // answered pool_failed from its last breath).

@@ -102,7 +102,8 @@ template <class T, class... Ts> T runtime::ask(caf::timespan timeout, const Ts&.
   self->request(supervisor_, timeout, xs...)
       .receive([&](T& x) { value = std::move(x); },
                [&](caf::error& err) {
-                 failure = exapool_error_from(err, pool_errc::pool_failed, "runtime request");
+                 failure =
+                     exapool_error_from(err, pool_errc::pool_failed, "runtime request", timeout);
                });
   if (!value)
     throw_error(*system_, failure);
@@ -121,7 +122,8 @@ T runtime::ask_session(const credentials& creds, Request request) {
   request(self, session, timeout)
       .receive([&](T& x) { value = std::move(x); },
                [&](caf::error& err) {
-                 failure = exapool_error_from(err, pool_errc::connection_lost, "statement");
+                 failure =
+                     exapool_error_from(err, pool_errc::connection_lost, "statement", timeout);
                });
   self->send_exit(session, caf::exit_reason::user_shutdown);
   if (!value)

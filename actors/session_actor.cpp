@@ -61,8 +61,8 @@ void with_pool(session_pointer self, OnPool on_pool, OnError on_error,
     self->state.pool = pool;
     on_pool(pool);
   };
-  auto on_failure = [on_error](caf::error& err) mutable {
-    on_error(exapool_error_from(err, pool_errc::pool_failed, "pool lookup"));
+  auto on_failure = [on_error, timeout = st.config.lookup_timeout](caf::error& err) mutable {
+    on_error(exapool_error_from(err, pool_errc::pool_failed, "pool lookup", timeout));
   };
   if (gone)
     self->request(st.supervisor, st.config.lookup_timeout, pool_atom::value, st.creds, *gone)
@@ -88,7 +88,8 @@ void borrow(session_pointer self, OnLease on_lease, OnError on_error,
                        borrow(self, on_lease, on_error, pool);
                        return;
                      }
-                     on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow"));
+                     on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow",
+                                                 self->state.config.borrow_timeout));
                    });
       },
       on_error, std::move(gone));
@@ -107,11 +108,11 @@ template <class OnResult, class OnError>
 void run_on(session_pointer self, const lease& granted, std::string sql, OnResult on_result,
             OnError on_error) {
   auto connection = caf::actor_cast<connection_actor>(granted.connection);
-  self->request(connection, statement_timeout(self->state), execute_atom::value, granted.id,
-                std::move(sql))
+  auto timeout = statement_timeout(self->state);
+  self->request(connection, timeout, execute_atom::value, granted.id, std::move(sql))
       .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
-             [on_error](caf::error& err) mutable {
-               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement"));
+             [on_error, timeout](caf::error& err) mutable {
+               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
              });
 }
 
@@ -203,7 +204,8 @@ caf::result<bool> begin(session_pointer self) {
             .await([hold, granted, pool](bool) mutable { hold(granted, pool); },
                    [self, fail, granted, pool](caf::error& err) mutable {
                      give_back(self, pool, granted.id);
-                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin"));
+                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin",
+                                             statement_timeout(self->state)));
                    });
       },
       fail);

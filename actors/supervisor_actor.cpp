@@ -116,10 +116,11 @@ caf::result<prewarm_report> prewarm(supervisor_pointer self, const credentials& 
     return make_error(pool_errc::invalid_config, "prewarm of 0 connections: use 1 or more");
   auto pool = pool_for(self, creds);
   auto rp = self->make_response_promise<prewarm_report>();
-  self->request(pool, prewarm_timeout(self->state, creds, n), prewarm_atom::value, n)
+  auto timeout = prewarm_timeout(self->state, creds, n);
+  self->request(pool, timeout, prewarm_atom::value, n)
       .then([rp](prewarm_report& report) mutable { rp.deliver(std::move(report)); },
-            [rp](caf::error& err) mutable {
-              rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "prewarm"));
+            [rp, timeout](caf::error& err) mutable {
+              rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "prewarm", timeout));
             });
   return rp;
 }
@@ -169,10 +170,11 @@ caf::result<pool_stats> one_stats(supervisor_pointer self, const pool_key& key) 
   if (i == st.pools.end())
     return make_error(pool_errc::invalid_config, "no pool with this key");
   auto rp = self->make_response_promise<pool_stats>();
-  self->request(i->second.handle, st.config.request_slack, stats_atom::value)
+  auto slack = st.config.request_slack;
+  self->request(i->second.handle, slack, stats_atom::value)
       .then([rp](pool_stats& s) mutable { rp.deliver(std::move(s)); },
-            [rp](caf::error& err) mutable {
-              rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "stats"));
+            [rp, slack](caf::error& err) mutable {
+              rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "stats", slack));
             });
   return rp;
 }

@@ -175,3 +175,18 @@ TEST_CASE("session a transaction whose connection broke is over", "[session][tra
   CHECK(connection_number(rows) == 2);
   self->send_exit(tx, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("session hang guards name what timed out and the limit", "[session][errors]") {
+  auto plan = std::make_shared<fake_plan>();
+  plan->block_for = 300ms; // a slow connection (detached: it blocks its own thread only)
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  session_config config;
+  config.statement_timeout = 50ms;
+  auto session = spawn_session(rt.system(), rt.supervisor(), creds, config);
+  caf::scoped_actor self{rt.system()};
+  auto err = ask_error<query_result>(self, session, execute_atom::value, std::string("x"));
+  CHECK(code_of(err) == pool_errc::connection_lost);
+  CHECK(context_of(err) == "statement: no answer within 50 ms");
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
