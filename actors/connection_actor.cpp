@@ -37,8 +37,8 @@ caf::error to_pool_error(const exasol::error& e) {
   std::string text = e.what();
   switch (e.kind()) {
   case exasol::error_kind::server:
-    return make_error(pool_errc::server_error,
-                      e.sql_code().empty() ? text : "[" + e.sql_code() + "] " + text);
+    // The client's text already names the sqlCode.
+    return make_error(pool_errc::server_error, text);
   case exasol::error_kind::auth:
     return make_error(pool_errc::authentication_failed, text);
   case exasol::error_kind::config:

@@ -159,8 +159,9 @@ private:
     exasol::attributes wanted;
     if (schema_now != schema_then) {
       if (schema_then.empty())
-        return false; // Exasol cannot close a schema
-      wanted["currentSchema"] = schema_then;
+        conn_->execute("CLOSE SCHEMA"); // setAttributes can open a schema, not close one
+      else
+        wanted["currentSchema"] = schema_then;
     }
     for (auto name : restorable)
       if (!same(baseline_, now, name))

@@ -612,7 +612,10 @@ caf::result<lease> on_borrow(pool_pointer self) {
   }
   auto promise = self->make_response_promise<lease>();
   st.waiters.push_back(waiter{promise, borrower, now});
-  dispatch(self);
+  if (st.idle.empty() && st.total() >= st.config.max_size)
+    arm_timeout(self, now); // full and nothing idle: only a give_back can serve it
+  else
+    dispatch(self);
   return promise;
 }
 
