@@ -37,7 +37,9 @@ caf::error to_pool_error(const exasol::error& e) {
   std::string text = e.what();
   switch (e.kind()) {
   case exasol::error_kind::server:
-    // The client's text already names the sqlCode.
+    // Name the sqlCode once (the real client's text usually carries it already).
+    if (!e.sql_code().empty() && text.find(e.sql_code()) == std::string::npos)
+      text = "[" + e.sql_code() + "] " + text;
     return make_error(pool_errc::server_error, text);
   case exasol::error_kind::auth:
     return make_error(pool_errc::authentication_failed, text);
@@ -83,10 +85,21 @@ caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, F wo
     report_dirty(self, lease_id);
     return out;
   } catch (const exasol::error& e) {
+    auto err = to_pool_error(e);
+    if (!self->state.backend->is_open()) {
+      // The session is gone (killed, dropped, broken): this connection must never be handed
+      // out again. The pool hears it before the borrower's give_back (a reset then fails, so
+      // it closes and replaces it), and this actor ends after the reply in any case.
+      self->send(self->state.listener, dirty_atom::value, lease_id);
+      self->quit(err);
+      return err;
+    }
     report_dirty(self, lease_id);
-    return to_pool_error(e);
+    return err;
   } catch (const std::exception& e) {
-    return make_error(pool_errc::connection_lost, e.what());
+    auto err = make_error(pool_errc::connection_lost, e.what());
+    self->quit(err);
+    return err;
   }
 }
 

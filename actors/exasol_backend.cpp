@@ -147,10 +147,8 @@ private:
   bool restore() {
     if (conn_->transaction_may_be_open())
       conn_->execute("ROLLBACK");
-    // Prepared statements are never opened through this backend, so the pool holds no handles
-    // to close: a session with some left open cannot be made clean.
     if (conn_->open_prepared_statements() > 0 || conn_->open_result_sets() > 0)
-      return false;
+      conn_->close_leftovers();
     const auto& now = conn_->get_attributes();
     for (auto name : fixed)
       if (!same(baseline_, now, name))

@@ -29,8 +29,11 @@ public:
 
   query_result execute(const std::string& sql) override {
     pause();
-    if (!open_ || killed_)
+    if (!open_ || killed_) {
+      broken_ = true;
+      held_token_.reset();
       throw exasol::error(exasol::error_kind::reset, "connection closed by the server");
+    }
     ++executes_;
     query_result out;
     if (sql == "state") {
@@ -51,8 +54,12 @@ public:
     } else if (sql == "unresettable") {
       dirty_ = true;
       unresettable_ = true;
+    } else if (sql == "vanish") {
+      killed_ = true;
+      held_token_.reset(); // the server session is gone
     } else if (sql == "kill") {
       killed_ = true;
+      broken_ = true;
       held_token_.reset();
       throw exasol::error(exasol::error_kind::reset, "session killed");
     } else if (sql == "fail") {
@@ -85,7 +92,7 @@ public:
     return true;
   }
 
-  bool is_open() const override { return open_; }
+  bool is_open() const override { return open_ && !broken_; }
 
   void close() override {
     open_ = false;
@@ -100,7 +107,8 @@ private:
 
   fake_script script_;
   bool open_ = false;
-  bool killed_ = false;
+  bool killed_ = false; // the server ended the session
+  bool broken_ = false; // the client noticed
   bool dirty_ = false;
   bool unresettable_ = false;
   std::uint64_t executes_ = 0;

@@ -8,7 +8,11 @@
 //   "state"        -> one row: connection number, dirty (0/1), executes so far, resets so far
 //   "dirty"        -> the session becomes dirty (as OPEN SCHEMA or autocommit off would)
 //   "unresettable" -> dirty, and reset() fails from now on
-//   "kill"         -> the server session ends (as KILL SESSION): validate() false, execute fails
+//   "kill"         -> the session dies under this statement: it fails, the client sees the
+//                     connection broken (is_open() false)
+//   "vanish"       -> the server ends the session silently (KILL SESSION from elsewhere): this
+//                     statement succeeds, validate() is false from now on, and the next
+//                     statement fails and breaks the connection
 //   "fail"         -> a server error 42000; the session stays usable
 // begin() makes the session dirty (a transaction is open).
 //   anything else  -> an empty row count result

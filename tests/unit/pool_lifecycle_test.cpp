@@ -141,7 +141,7 @@ TEST_CASE_METHOD(fixture, "pool: an invalid idle connection is closed and replac
   config.validation_bypass = caf::timespan{0};
   auto pool = start(config);
   auto l = must_borrow(self, pool);
-  CHECK_FALSE(execute(self, l, "kill").result); // the server ended the session
+  REQUIRE(execute(self, l, "vanish").result); // the server ends the session silently
   give_back(self, pool, l);
   auto next = must_borrow(self, pool);
   CHECK(state_of(self, next).connection == 2);
@@ -311,7 +311,7 @@ TEST_CASE_METHOD(fixture, "pool: keepalive finds a dead idle connection and repl
   config.min_idle = 1;
   auto pool = start(config);
   auto l = must_borrow(self, pool);
-  execute(self, l, "kill");
+  execute(self, l, "vanish");
   give_back(self, pool, l);
   auto s = wait_for(self, pool, [](const pool_stats& x) {
     return x.invalid == 1 && x.closed == 1 && x.idle == 1 && x.opening == 0;
@@ -377,5 +377,22 @@ TEST_CASE_METHOD(fixture, "pool: blocking connections run detached and still poo
   auto s = shutdown(self, pool);
   CHECK(s.opened == 1);
   CHECK(s.closed == 1);
+  CHECK(plan->open_sessions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a connection that broke under a lease is never handed out again",
+                 "[pool][failure]") {
+  auto pool = start(quiet_pool(1)); // validation bypassed: only the break can tell
+  auto l = must_borrow(self, pool);
+  auto broke = execute(self, l, "kill");
+  CHECK(code(broke.error) == pool_errc::connection_lost);
+  give_back(self, pool, l);
+  auto next = must_borrow(self, pool);
+  CHECK(state_of(self, next).connection == 2);
+  auto s = stats(self, pool);
+  CHECK(s.closed == 1);
+  CHECK(s.opened == 2);
+  give_back(self, pool, next);
+  shutdown(self, pool);
   CHECK(plan->open_sessions() == 0);
 }
