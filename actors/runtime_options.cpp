@@ -1,0 +1,60 @@
+#include "actors/runtime_options.hpp"
+
+namespace exapool {
+namespace {
+
+void check(bool ok, const std::string& what) {
+  if (!ok)
+    throw runtime_error(pool_errc::invalid_config, "exapool invalid_config: " + what);
+}
+
+} // namespace
+
+runtime_system_config::runtime_system_config() {
+  pool.max_size = 0;
+  opt_group{custom_options_, "exapool"}
+      .add(pool.max_size, "max-size",
+           "connections per pool, idle + leased + opening (default: EXAPOOL_POOL_SIZE, "
+           "DBT_CONN_POOL_SIZE, else 5)")
+      .add(pool.min_idle, "min-idle", "idle connections kept open")
+      .add(pool.acquire_timeout, "acquire-timeout", "longest wait for a connection")
+      .add(pool.validation_bypass, "validation-bypass", "no SELECT 1 if used this recently")
+      .add(pool.validation_timeout, "validation-timeout", "longest wait for SELECT 1")
+      .add(pool.idle_timeout, "idle-timeout", "close idle connections above min-idle (0: never)")
+      .add(pool.max_lifetime, "max-lifetime", "replace connections this old (0: never)")
+      .add(pool.lifetime_jitter, "lifetime-jitter", "spread of max-lifetime")
+      .add(pool.keepalive_interval, "keepalive-interval", "validate idle connections this often")
+      .add(pool.backoff_initial, "backoff-initial", "first retry delay after a failed connect")
+      .add(pool.backoff_max, "backoff-max", "longest retry delay after failed connects")
+      .add(pool.shutdown_grace, "shutdown-grace", "wait for leased connections at shutdown");
+  runtime::configure(*this);
+}
+
+runtime_config runtime_system_config::to_runtime_config() const {
+  runtime_config config =
+      pool.max_size == 0 ? runtime_config::from_environment() : runtime_config{};
+  std::size_t size = config.pool.max_size;
+  config.pool = pool;
+  config.pool.max_size = pool.max_size == 0 ? size : pool.max_size;
+  check(config.pool.max_size <= max_pool_size,
+        "exapool.max-size=" + std::to_string(config.pool.max_size) +
+            " is too large (at most 1000)");
+  check(config.pool.min_idle <= config.pool.max_size,
+        "exapool.min-idle=" + std::to_string(config.pool.min_idle) + " exceeds max-size " +
+            std::to_string(config.pool.max_size));
+  check(config.pool.acquire_timeout.count() > 0, "exapool.acquire-timeout must be positive");
+  check(config.pool.validation_timeout.count() > 0, "exapool.validation-timeout must be positive");
+  check(config.pool.backoff_initial.count() > 0 &&
+            config.pool.backoff_initial <= config.pool.backoff_max,
+        "exapool.backoff-initial must be positive and at most backoff-max");
+  for (auto [name, value] : {std::pair{"validation-bypass", config.pool.validation_bypass},
+                             std::pair{"idle-timeout", config.pool.idle_timeout},
+                             std::pair{"max-lifetime", config.pool.max_lifetime},
+                             std::pair{"lifetime-jitter", config.pool.lifetime_jitter},
+                             std::pair{"keepalive-interval", config.pool.keepalive_interval},
+                             std::pair{"shutdown-grace", config.pool.shutdown_grace}})
+    check(value.count() >= 0, std::string("exapool.") + name + " must not be negative");
+  return config;
+}
+
+} // namespace exapool

@@ -1,0 +1,92 @@
+#include "actors/runtime_options.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <sstream>
+
+using namespace exapool;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Parses command-line style options (no ini file) into a fresh config.
+void parse(runtime_system_config& cfg, std::vector<std::string> args, std::string ini = "") {
+  std::istringstream ini_stream{ini};
+  auto err = cfg.parse(std::move(args), ini_stream);
+  REQUIRE_FALSE(err);
+}
+
+} // namespace
+
+TEST_CASE("pool options come from --exapool.key=value", "[runtime_options]") {
+  runtime_system_config cfg;
+  parse(cfg, {"--exapool.max-size=8", "--exapool.acquire-timeout=2s", "--exapool.min-idle=2",
+              "--exapool.validation-bypass=250ms"});
+  auto config = cfg.to_runtime_config();
+  CHECK(config.pool.max_size == 8);
+  CHECK(config.pool.min_idle == 2);
+  CHECK(config.pool.acquire_timeout == caf::timespan{2s});
+  CHECK(config.pool.validation_bypass == caf::timespan{250ms});
+  CHECK(config.pool.idle_timeout == pool_config{}.idle_timeout); // untouched: the default
+}
+
+TEST_CASE("pool options come from the [exapool] group of an ini file", "[runtime_options]") {
+  runtime_system_config cfg;
+  parse(cfg, {}, "[exapool]\nmax-size=3\nshutdown-grace=1s\n");
+  auto config = cfg.to_runtime_config();
+  CHECK(config.pool.max_size == 3);
+  CHECK(config.pool.shutdown_grace == caf::timespan{1s});
+}
+
+TEST_CASE("an unset max-size comes from the environment", "[runtime_options]") {
+  setenv("EXAPOOL_POOL_SIZE", "6", 1);
+  {
+    runtime_system_config cfg;
+    parse(cfg, {});
+    CHECK(cfg.to_runtime_config().pool.max_size == 6);
+  }
+  {
+    runtime_system_config cfg; // an explicit option wins over the environment
+    parse(cfg, {"--exapool.max-size=2"});
+    CHECK(cfg.to_runtime_config().pool.max_size == 2);
+  }
+  setenv("EXAPOOL_POOL_SIZE", "lots", 1);
+  {
+    runtime_system_config cfg;
+    parse(cfg, {});
+    try {
+      cfg.to_runtime_config();
+      FAIL("a bad EXAPOOL_POOL_SIZE must be refused");
+    } catch (const runtime_error& e) {
+      CHECK(e.code() == pool_errc::invalid_config);
+      CHECK(std::string(e.what()).find("EXAPOOL_POOL_SIZE") != std::string::npos);
+    }
+  }
+  unsetenv("EXAPOOL_POOL_SIZE");
+}
+
+TEST_CASE("values no pool can run with are refused by name", "[runtime_options]") {
+  std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--exapool.max-size=5000"}, "max-size"},
+      {{"--exapool.max-size=2", "--exapool.min-idle=3"}, "min-idle"},
+      {{"--exapool.max-size=2", "--exapool.acquire-timeout=0s"}, "acquire-timeout"},
+      {{"--exapool.max-size=2", "--exapool.backoff-initial=10s", "--exapool.backoff-max=1s"},
+       "backoff-initial"},
+  };
+  for (auto& [args, option] : cases) {
+    INFO(option);
+    runtime_system_config cfg;
+    parse(cfg, args);
+    try {
+      cfg.to_runtime_config();
+      FAIL("accepted a bad " << option);
+    } catch (const runtime_error& e) {
+      CHECK(e.code() == pool_errc::invalid_config);
+      CHECK(std::string(e.what()).find(option) != std::string::npos);
+    }
+  }
+  runtime_system_config cfg;
+  std::istringstream no_ini;
+  CHECK(cfg.parse({"--exapool.max-size=many"}, no_ini)); // CAF names the bad value itself
+}
