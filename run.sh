@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # exapool's two set-up commands for a fresh Debian 12 machine (run as root):
-#   ./run.sh main   install what is missing, build, run the main job
+#   ./run.sh main   install what is missing, build, run the main job (exapool main, then demo)
 #   ./run.sh test   install what is missing, build, check formatting, run every test
 # Both are idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
@@ -66,7 +66,8 @@ case "${1:-}" in
 main)
   install_missing_packages
   build_all
-  exec "$build/apps/exapool" main
+  "$build/apps/exapool" main
+  exec "$build/apps/exapool" demo
   ;;
 test)
   install_missing_packages

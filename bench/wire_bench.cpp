@@ -2,7 +2,7 @@
 // ws and wss, the C++ client next to the official TypeScript driver on the same exasim in the
 // same run, and the parse throughput of a 100,000-row result. Prints figures; asserts nothing.
 //
-//   build/bench/wire_bench [--bench.seconds=3] [--bench.rows=100000] [--bench.ts-driver=true]
+//   build/bench/wire_bench [--bench.seconds=3] [--bench.rows=100000] [--bench.skip-ts-driver]
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 #include "integration/exasol/response.hpp"
@@ -24,14 +24,15 @@ using clock_type = std::chrono::steady_clock;
 struct bench_config : caf::actor_system_config {
   double seconds = 3.0;
   std::size_t rows = 100000;
-  bool ts_driver = true;
+  bool skip_ts_driver = false;
   std::string peers_dir = EXAPOOL_PEERS_DIR;
 
   bench_config() {
     opt_group{custom_options_, "bench"}
         .add(seconds, "seconds", "duration of each round-trip measurement")
         .add(rows, "rows", "rows of the parsed result")
-        .add(ts_driver, "ts-driver", "also measure the TypeScript driver (needs node, npm ci)")
+        .add(skip_ts_driver, "skip-ts-driver",
+             "do not run the TypeScript driver (needs node, npm ci)")
         .add(peers_dir, "peers-dir", "integration/peers with its node_modules");
   }
 };
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
               cfg.seconds);
   std::map<std::string, double> cpp{{"ws", cpp_round_trips(server, false, cfg.seconds)},
                                     {"wss", cpp_round_trips(server, true, cfg.seconds)}};
-  auto ts = cfg.ts_driver ? ts_round_trips(server, cfg) : std::map<std::string, double>{};
+  auto ts = !cfg.skip_ts_driver ? ts_round_trips(server, cfg) : std::map<std::string, double>{};
   std::printf("  %-5s %14s %14s %10s\n", "mode", "C++ client", "TS driver", "C++ / TS");
   for (const char* mode : {"ws", "wss"}) {
     double ts_rate = ts.count(mode) ? ts[mode] : 0.0;

@@ -7,5 +7,6 @@ namespace exapool::cli {
 int run_sim(int argc, char** argv);
 int run_query(int argc, char** argv);
 int run_main_job(int argc, char** argv);
+int run_demo(int argc, char** argv);
 
 } // namespace exapool::cli

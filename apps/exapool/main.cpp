@@ -9,6 +9,7 @@ namespace {
 void print_usage(std::ostream& out) {
   out << "usage: exapool <command> [options]\n\n"
          "commands:\n"
+         "  demo    the pool's effect: a dbt-like workload without and with exapool\n"
          "  main    start exasim and run a query through the C++ client over wss\n"
          "  sim     run exasim, an Exasol-protocol server backed by SQLite\n"
          "  query   run SQL against Exasol (or exasim) and print the result as a table\n\n"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
     return exapool::cli::run_sim(sub_argc, sub_argv);
   if (std::strcmp(command, "query") == 0)
     return exapool::cli::run_query(sub_argc, sub_argv);
+  if (std::strcmp(command, "demo") == 0)
+    return exapool::cli::run_demo(sub_argc, sub_argv);
   if (std::strcmp(command, "main") == 0)
     return exapool::cli::run_main_job(sub_argc, sub_argv);
   if (std::strcmp(command, "--help") == 0 || std::strcmp(command, "-h") == 0 ||

@@ -22,7 +22,7 @@ struct query_config : caf::actor_system_config {
   std::string user = env_or("EXAPOOL_USER", "");
   std::string password = env_or("EXAPOOL_PASSWORD", "");
   std::string access_token = env_or("EXAPOOL_ACCESS_TOKEN", "");
-  bool tls = true;
+  bool plain_ws = false;
   bool insecure = false;
   std::string ca_file;
   bool compression = false;
@@ -38,7 +38,7 @@ struct query_config : caf::actor_system_config {
         .add(user, "user", "user name (env EXAPOOL_USER)")
         .add(password, "password", "password (prefer env EXAPOOL_PASSWORD: argv is visible)")
         .add(access_token, "access-token", "OpenID access token (env EXAPOOL_ACCESS_TOKEN)")
-        .add(tls, "tls", "wss (true) or ws (false)")
+        .add(plain_ws, "plain-ws", "ws instead of wss (no TLS; Exasol 8 refuses it)")
         .add(insecure, "insecure", "skip TLS certificate checks (tests only)")
         .add(ca_file, "ca-file", "PEM CA bundle to verify the server (default: system store)")
         .add(compression, "compression", "zlib-compressed messages after login")
@@ -55,7 +55,7 @@ struct query_config : caf::actor_system_config {
     opts.user = user;
     opts.password = password;
     opts.access_token = access_token;
-    opts.tls = tls;
+    opts.tls = !plain_ws;
     opts.insecure = insecure;
     opts.ca_file = ca_file;
     opts.compression = compression;

@@ -1,0 +1,314 @@
+// `exapool demo`: what the pool buys, on one screen. Runs a dbt-like workload (N sessions x M
+// statements) twice against the same server: first the seed's "before" (a new connection per
+// unit of work), then through exapool with a prewarmed pool, and prints both side by side.
+// Without a DSN it starts exasim with a login latency modelled on the seed's measurement.
+#include "actors/runtime_options.hpp"
+#include "apps/exapool/command.hpp"
+#include "apps/exapool/options.hpp"
+#include "integration/exasim/server.hpp"
+#include "integration/exasol/connection.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+namespace exapool::cli {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+struct demo_config : runtime_system_config {
+  std::string dsn = env_or("EXAPOOL_DSN", "");
+  std::string user = env_or("EXAPOOL_USER", "sys");
+  std::string password = env_or("EXAPOOL_PASSWORD", "exasol");
+  std::size_t sessions = 4;
+  std::size_t statements = 24;
+  caf::timespan login_latency = std::chrono::seconds(1);
+
+  demo_config() {
+    opt_group{custom_options_, "demo"}
+        .add(dsn, "dsn", "a real Exasol (env EXAPOOL_DSN); empty: an embedded exasim")
+        .add(user, "user", "user name (env EXAPOOL_USER)")
+        .add(sessions, "sessions", "concurrent sessions (the seed's dbt threads)")
+        .add(statements, "statements", "statements per session")
+        .add(login_latency, "login-latency", "embedded exasim's login latency (seed: ~1 s)");
+  }
+};
+
+// One statement of the workload: what a dbt model run sends, cheap for the server.
+std::string statement_for(std::size_t session, std::size_t i) {
+  if (i % 3 == 0)
+    return "INSERT INTO exapool_demo_runs VALUES (" + std::to_string(session) + ", " +
+           std::to_string(i) + ")";
+  return "SELECT COUNT(*) FROM exapool_demo_runs WHERE session_no = " + std::to_string(session);
+}
+
+struct phase_result {
+  std::string name;
+  std::uint64_t connections = 0;     // opened by the client
+  std::uint64_t server_sessions = 0; // seen by exasim (0 against a real Exasol)
+  double wall_s = 0, connect_s = 0;
+  std::vector<double> latencies_ms; // per statement, as the caller waited for it
+  std::size_t failures = 0;
+  std::string first_error;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+// Shows "label: done/total" on one line when stdout is a terminal.
+class progress {
+public:
+  progress(std::string label, std::size_t total)
+      : label_(std::move(label)), total_(total), tty_(isatty(STDOUT_FILENO) != 0) {}
+  void step() {
+    if (tty_ && (++done_ % 4 == 0 || done_ == total_))
+      std::printf("\r  %s: %zu/%zu statements", label_.c_str(), done_, total_), std::fflush(stdout);
+  }
+  ~progress() {
+    if (tty_)
+      std::printf("\r%60s\r", ""), std::fflush(stdout);
+  }
+
+private:
+  std::string label_;
+  std::size_t total_, done_ = 0;
+  bool tty_;
+};
+
+exasol::connection_options client_options(const credentials& creds) {
+  exasol::connection_options opts;
+  opts.dsn = creds.dsn;
+  opts.user = creds.user;
+  opts.password = creds.password.value;
+  opts.tls = creds.tls;
+  opts.identity.client_name = "exapool demo (no pool)";
+  return opts;
+}
+
+// The seed's "before": every unit of work opens, logs in, runs one statement, disconnects.
+phase_result run_without_pool(const credentials& creds, const demo_config& cfg) {
+  phase_result r;
+  r.name = "no pool";
+  std::vector<phase_result> per_thread(cfg.sessions);
+  progress bar("no pool", cfg.sessions * cfg.statements);
+  auto start = clock_type::now();
+  std::vector<std::thread> threads;
+  for (std::size_t s = 0; s < cfg.sessions; ++s)
+    threads.emplace_back([&, s] {
+      auto& mine = per_thread[s];
+      for (std::size_t i = 0; i < cfg.statements; ++i) {
+        auto t0 = clock_type::now();
+        try {
+          exasol::connection conn(client_options(creds));
+          mine.connect_s += seconds_since(t0);
+          ++mine.connections;
+          conn.execute(statement_for(s, i));
+          conn.disconnect();
+        } catch (const exasol::error& e) {
+          if (mine.failures++ == 0)
+            mine.first_error = e.what();
+        }
+        mine.latencies_ms.push_back(seconds_since(t0) * 1e3);
+        bar.step(); // several threads may print; a progress line tolerates it
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  r.wall_s = seconds_since(start);
+  for (auto& m : per_thread) {
+    r.connections += m.connections;
+    r.connect_s += m.connect_s;
+    r.failures += m.failures;
+    r.latencies_ms.insert(r.latencies_ms.end(), m.latencies_ms.begin(), m.latencies_ms.end());
+    if (r.first_error.empty())
+      r.first_error = m.first_error;
+  }
+  return r;
+}
+
+using done_atom = caf::atom_constant<caf::atom("done")>;
+
+// A session actor's unit of work in the pooled phase: its statements one after another.
+caf::behavior demo_worker(caf::event_based_actor* self, session_actor session, std::size_t no,
+                          std::size_t count, caf::actor report_to) {
+  struct state {
+    std::size_t next = 0, failures = 0;
+    std::vector<double> latencies_ms;
+    std::string first_error;
+  };
+  auto st = std::make_shared<state>();
+  auto run_next = std::make_shared<std::function<void()>>();
+  *run_next = [=] {
+    if (st->next == count) {
+      self->send(report_to, done_atom::value, st->latencies_ms, st->failures, st->first_error);
+      self->send_exit(session, caf::exit_reason::user_shutdown);
+      self->quit();
+      return;
+    }
+    auto t0 = clock_type::now();
+    auto record = [=](const std::string& error) {
+      st->latencies_ms.push_back(seconds_since(t0) * 1e3);
+      if (!error.empty() && st->failures++ == 0)
+        st->first_error = error;
+      ++st->next;
+      (*run_next)();
+    };
+    self->request(session, std::chrono::minutes(2), execute_atom::value,
+                  statement_for(no, st->next))
+        .then([=](query_result&) { record(""); },
+              [=](caf::error& err) { record(self->system().render(err)); });
+  };
+  (*run_next)();
+  return {};
+}
+
+phase_result run_with_pool(const credentials& creds, const demo_config& cfg, runtime& rt) {
+  phase_result r;
+  r.name = "exapool";
+  auto start = clock_type::now();
+  auto warm = rt.prewarm(creds); // the pool's size, from the options or the environment
+  r.connect_s = seconds_since(start);
+  for (const auto& why : warm.failures)
+    std::cerr << "prewarm: " << why << "\n";
+  progress bar("exapool", cfg.sessions * cfg.statements);
+  caf::scoped_actor self{rt.system()};
+  for (std::size_t s = 0; s < cfg.sessions; ++s)
+    self->spawn(demo_worker, rt.spawn_session(creds), s, cfg.statements,
+                caf::actor_cast<caf::actor>(self));
+  for (std::size_t s = 0; s < cfg.sessions; ++s)
+    self->receive([&](done_atom, const std::vector<double>& latencies, std::size_t failures,
+                      const std::string& first_error) {
+      r.latencies_ms.insert(r.latencies_ms.end(), latencies.begin(), latencies.end());
+      r.failures += failures;
+      if (r.first_error.empty())
+        r.first_error = first_error;
+      for (std::size_t i = 0; i < latencies.size(); ++i)
+        bar.step();
+    });
+  r.wall_s = seconds_since(start);
+  r.connections = rt.stats(creds).opened;
+  return r;
+}
+
+void print_row(const char* what, const std::string& a, const std::string& b, const std::string& c) {
+  std::printf("  %-28s %14s %14s %14s\n", what, a.c_str(), b.c_str(), c.c_str());
+}
+
+std::string fmt(double v, const char* unit = "", int digits = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f%s", digits, v, unit);
+  return buf;
+}
+
+std::string reduction(double before, double after) {
+  return before > 0 ? fmt(100.0 * (before - after) / before, " % less", 0) : "n/a";
+}
+
+void print_table(const phase_result& a, const phase_result& b, std::size_t total, bool embedded) {
+  std::printf("\n");
+  print_row("", a.name, b.name, "reduction");
+  print_row("connections opened", std::to_string(a.connections), std::to_string(b.connections),
+            reduction(a.connections, b.connections));
+  if (embedded)
+    print_row("server sessions (exasim)", std::to_string(a.server_sessions),
+              std::to_string(b.server_sessions), reduction(a.server_sessions, b.server_sessions));
+  print_row("wall time", fmt(a.wall_s, " s", 2), fmt(b.wall_s, " s", 2),
+            reduction(a.wall_s, b.wall_s));
+  print_row("time spent connecting", fmt(a.connect_s, " s", 2), fmt(b.connect_s, " s", 2),
+            reduction(a.connect_s, b.connect_s));
+  print_row("queries per second", fmt(total / a.wall_s), fmt(total / b.wall_s),
+            fmt(a.wall_s / b.wall_s, "x faster"));
+  print_row("p50 latency", fmt(percentile(a.latencies_ms, 0.5), " ms"),
+            fmt(percentile(b.latencies_ms, 0.5), " ms"), "");
+  print_row("p99 latency", fmt(percentile(a.latencies_ms, 0.99), " ms"),
+            fmt(percentile(b.latencies_ms, 0.99), " ms"), "");
+  print_row("failed statements", std::to_string(a.failures), std::to_string(b.failures), "");
+  std::printf("\n  connecting: the sum over connects (no pool) vs prewarm's wall time (exapool)\n");
+}
+
+} // namespace
+
+int run_demo(int argc, char** argv) {
+  demo_config cfg;
+  if (auto code = parse_options(cfg, argc, argv))
+    return *code;
+  if (cfg.sessions == 0 || cfg.statements == 0 || cfg.sessions > 1000) {
+    std::cerr << "error: --demo.sessions must be 1..1000 and --demo.statements at least 1\n";
+    return 2;
+  }
+  try {
+    auto rt_config = cfg.to_runtime_config();
+    std::unique_ptr<exasim::server> sim;
+    credentials creds;
+    creds.user = cfg.user;
+    creds.password.value = cfg.password;
+    creds.client_name = "exapool demo";
+    if (cfg.dsn.empty()) {
+      exasim::server_options opts;
+      opts.login_latency = duration_cast<milliseconds>(cfg.login_latency);
+      opts.users = {{cfg.user, cfg.password}};
+      sim = std::make_unique<exasim::server>(opts);
+      sim->start();
+      creds.dsn = sim->dsn();
+      std::printf("exasim on wss://127.0.0.1:%u, login latency %lld ms (the seed measured ~1 s)\n",
+                  sim->port(), static_cast<long long>(opts.login_latency.count()));
+    } else {
+      creds.dsn = cfg.dsn;
+      std::printf("Exasol at %s\n", cfg.dsn.c_str());
+    }
+    std::size_t total = cfg.sessions * cfg.statements;
+    std::printf("workload: %zu sessions x %zu statements; pool size %zu\n", cfg.sessions,
+                cfg.statements, rt_config.pool.max_size);
+    {
+      exasol::connection setup(client_options(creds));
+      setup.execute("CREATE TABLE IF NOT EXISTS exapool_demo_runs (session_no DECIMAL(9,0), "
+                    "step DECIMAL(9,0))");
+      setup.disconnect();
+    }
+    auto opened_before = [&] { return sim ? sim->stats().sessions_opened : 0; };
+    auto base = opened_before();
+    auto before = run_without_pool(creds, cfg);
+    before.server_sessions = opened_before() - base;
+    base = opened_before();
+    caf::actor_system sys{cfg};
+    phase_result after;
+    {
+      runtime rt{sys, rt_config};
+      after = run_with_pool(creds, cfg, rt);
+      rt.shutdown();
+    }
+    after.server_sessions = opened_before() - base;
+    print_table(before, after, total, sim != nullptr);
+    for (const auto* r : {&before, &after})
+      if (r->failures > 0)
+        std::cerr << r->name << ": " << r->failures
+                  << " statements failed, first: " << r->first_error << "\n";
+    if (sim && sim->stats().active_sessions != 0)
+      std::cerr << "error: " << sim->stats().active_sessions << " server sessions left open\n";
+    bool ok = before.failures == 0 && after.failures == 0 &&
+              after.connections <= rt_config.pool.max_size &&
+              (!sim || sim->stats().active_sessions == 0);
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace exapool::cli
