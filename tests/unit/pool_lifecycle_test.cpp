@@ -15,26 +15,6 @@ using namespace pool_test;
 
 namespace {
 
-struct fixture {
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  std::shared_ptr<fake_plan> plan = std::make_shared<fake_plan>();
-  caf::scoped_actor self{sys};
-
-  std::vector<pool_actor> pools;
-
-  pool_actor start(pool_config config) {
-    pools.push_back(spawn_pool(sys, test_key(), config, make_fake_factory(plan)));
-    return pools.back();
-  }
-
-  // A failed test leaves pools running; ~actor_system would wait for them for ever.
-  ~fixture() {
-    for (auto& p : pools)
-      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
-  }
-};
-
 pool_config quiet_pool(std::size_t max_size) {
   pool_config c;
   c.max_size = max_size;

@@ -10,13 +10,16 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace pool_test {
 
@@ -142,5 +145,26 @@ inline void check_invariant(const pool_stats& s) {
   REQUIRE(s.total <= s.max_size);
   REQUIRE(s.total == s.leased + s.idle + s.opening);
 }
+
+// An actor system as the project runs it, a fake backend plan, and the pools a test started.
+struct fixture {
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<fake_plan> plan = std::make_shared<fake_plan>();
+  caf::scoped_actor self{sys};
+
+  std::vector<pool_actor> pools;
+
+  pool_actor start(pool_config config) {
+    pools.push_back(spawn_pool(sys, test_key(), config, make_fake_factory(plan)));
+    return pools.back();
+  }
+
+  // A failed test leaves pools running; ~actor_system would wait for them for ever.
+  ~fixture() {
+    for (auto& p : pools)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  }
+};
 
 } // namespace pool_test
