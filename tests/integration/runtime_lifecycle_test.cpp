@@ -13,15 +13,6 @@ using namespace exapool::itest;
 
 namespace {
 
-struct env_guard {
-  env_guard() { clear(); }
-  ~env_guard() { clear(); }
-  static void clear() {
-    unsetenv("EXAPOOL_POOL_SIZE");
-    unsetenv("DBT_CONN_POOL_SIZE");
-  }
-};
-
 // What EXA_ALL_SESSIONS says, asked over a connection of its own (which counts itself).
 std::int64_t sessions_seen_by_server(const exasim::server& s) {
   exasol::connection_options o;

@@ -6,6 +6,7 @@
 #include "actors/runtime.hpp"
 #include "integration/exasim/server.hpp"
 #include "messages/errors.hpp"
+#include "tests/support/actor_requests.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,9 +20,9 @@
 
 namespace exapool::itest {
 
-using namespace std::chrono_literals;
+using namespace exapool::testing;
 
-inline constexpr auto hang_guard = std::chrono::seconds(30);
+using namespace std::chrono_literals;
 
 inline exasim::server_options sim_options() {
   exasim::server_options o;
@@ -55,28 +56,6 @@ inline runtime_config sim_runtime_config() {
   config.pool.acquire_timeout = 20s;
   config.pool.shutdown_grace = 5s;
   return config;
-}
-
-template <class T, class Handle, class... Ts>
-T ask(caf::scoped_actor& self, const Handle& dest, const Ts&... xs) {
-  std::optional<T> out;
-  std::string failure;
-  self->request(dest, hang_guard, xs...)
-      .receive([&](T& x) { out = std::move(x); },
-               [&](caf::error& err) { failure = self->system().render(err); });
-  if (!out)
-    FAIL("request failed: " << failure);
-  return std::move(*out);
-}
-
-inline bool eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + hang_guard;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 inline std::int64_t first_int(const exasol::result_set& rows) {

@@ -6,6 +6,7 @@
 #include "actors/fake_backend.hpp"
 #include "actors/runtime.hpp"
 #include "messages/errors.hpp"
+#include "tests/support/actor_requests.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,9 +21,9 @@
 
 namespace exapool::test {
 
-using namespace std::chrono_literals;
+using namespace exapool::testing;
 
-inline constexpr auto hang_guard = std::chrono::seconds(20);
+using namespace std::chrono_literals;
 
 inline runtime_config fake_runtime_config(std::shared_ptr<fake_plan> plan) {
   runtime_config config;
@@ -41,42 +42,6 @@ inline credentials fake_credentials(const std::string& password = "pw") {
   c.user = "sys";
   c.password.value = password;
   return c;
-}
-
-// A request answered with a value; anything else fails the test.
-template <class T, class Handle, class... Ts>
-T ask(caf::scoped_actor& self, const Handle& dest, const Ts&... xs) {
-  std::optional<T> out;
-  std::string failure;
-  self->request(dest, hang_guard, xs...)
-      .receive([&](T& x) { out = std::move(x); },
-               [&](caf::error& err) { failure = self->system().render(err); });
-  if (!out)
-    FAIL("request failed: " << failure);
-  return std::move(*out);
-}
-
-// A request that must fail; returns the error.
-template <class T, class Handle, class... Ts>
-caf::error ask_error(caf::scoped_actor& self, const Handle& dest, const Ts&... xs) {
-  caf::error out;
-  bool answered_with_value = false;
-  self->request(dest, hang_guard, xs...)
-      .receive([&](T&) { answered_with_value = true; }, [&](caf::error& err) { out = err; });
-  if (answered_with_value)
-    FAIL("expected an error, got a value");
-  return out;
-}
-
-// Polls `done` until it holds (hang guard only; the condition is what is asserted).
-inline bool eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + hang_guard;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 // The connection number of the fake connection a "state" statement ran on.

@@ -11,18 +11,7 @@
 using namespace exapool;
 using namespace exapool::test;
 
-namespace {
-
-struct env_guard {
-  env_guard() { clear(); }
-  ~env_guard() { clear(); }
-  static void clear() {
-    unsetenv("EXAPOOL_POOL_SIZE");
-    unsetenv("DBT_CONN_POOL_SIZE");
-  }
-};
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("supervisor creates one pool per pool key on first use", "[supervisor]") {
   auto plan = std::make_shared<fake_plan>();
