@@ -285,7 +285,7 @@ lease lease_out(pool_pointer self, std::uint32_t idx, borrower_record* borrower,
   self->send(s.conn, activate_atom::value, s.lease_id);
   ++st.counters.borrowed;
   st.waits.add(now - since);
-  return lease{caf::actor_cast<caf::actor>(s.conn), s.lease_id, st.key};
+  return lease{caf::actor_cast<caf::actor>(s.conn), s.lease_id};
 }
 
 void arm_timeout(pool_pointer self, time_point now) {

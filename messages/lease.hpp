@@ -3,8 +3,6 @@
 // connection actor refuses this id, so a lease can never reach a connection after its end.
 #pragma once
 
-#include "messages/pool_key.hpp"
-
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
@@ -15,11 +13,10 @@ namespace exapool {
 struct lease {
   caf::actor connection;
   std::uint64_t id = 0; // unique per pool; 0 is never a valid lease
-  pool_key key;         // the pool that issued it
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, lease& x) {
-  return f(caf::meta::type_name("lease"), x.connection, x.id, x.key);
+  return f(caf::meta::type_name("lease"), x.connection, x.id);
 }
 
 } // namespace exapool

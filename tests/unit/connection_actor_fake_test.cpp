@@ -34,7 +34,7 @@ struct fixture {
   }
 
   exec_outcome run(const connection_actor& conn, std::uint64_t lease_id, std::string sql) {
-    return execute(self, lease{caf::actor_cast<caf::actor>(conn), lease_id, test_key()}, sql);
+    return execute(self, lease{caf::actor_cast<caf::actor>(conn), lease_id}, sql);
   }
 
   void close(const connection_actor& conn) {
@@ -93,7 +93,7 @@ TEST_CASE_METHOD(fixture, "connection actor: a new lease on a dirty session star
   CHECK(run(conn, 1, "dirty").result);
   // The pool activates the next lease without a reset (it could not know yet).
   self->send(conn, activate_atom::value, std::uint64_t{2});
-  auto l = lease{caf::actor_cast<caf::actor>(conn), 2, test_key()};
+  auto l = lease{caf::actor_cast<caf::actor>(conn), 2};
   auto st = state_of(self, l);
   CHECK(st.dirty == 0);
   CHECK(st.resets == 1);
