@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -117,9 +118,12 @@ int run_sim(int argc, char** argv) {
   sigwait(&stop_signals, &received);
   server.stop();
   auto stats = server.stats();
-  std::cerr << "exasim stopped: sessions opened " << stats.sessions_opened << ", closed "
-            << stats.sessions_closed << ", failed logins " << stats.failed_logins << ", requests "
-            << stats.requests << ", protocol violations " << stats.protocol_violations << "\n";
+  // One write, so a reader of the pipe never sees half a line.
+  std::ostringstream summary;
+  summary << "exasim stopped: sessions opened " << stats.sessions_opened << ", closed "
+          << stats.sessions_closed << ", failed logins " << stats.failed_logins << ", requests "
+          << stats.requests << ", protocol violations " << stats.protocol_violations << "\n";
+  std::cerr << summary.str() << std::flush;
   return 0;
 }
 

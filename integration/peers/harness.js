@@ -38,14 +38,19 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrLines = [];
+  let partialLine = ''; // a line can arrive split over several chunks
+  const keepLine = (line) => {
+    if (line.length === 0) return;
+    stderrLines.push(line);
+    if (stderrLines.length > 60) stderrLines.shift();
+  };
   const keepStderr = (chunk) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line.length === 0) continue;
-      stderrLines.push(line);
-      if (stderrLines.length > 60) stderrLines.shift();
-    }
+    const lines = (partialLine + chunk.toString()).split('\n');
+    partialLine = lines.pop();
+    lines.forEach(keepLine);
   };
   child.stderr.on('data', keepStderr);
+  child.stderr.on('end', () => keepLine(partialLine));
   let stopped = false;
   const stop = () => {
     if (stopped) return;
