@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -76,9 +77,11 @@ class progress {
 public:
   progress(std::string label, std::size_t total)
       : label_(std::move(label)), total_(total), tty_(isatty(STDOUT_FILENO) != 0) {}
+  // Called from several threads in the no-pool phase: the count is atomic.
   void step() {
-    if (tty_ && (++done_ % 4 == 0 || done_ == total_))
-      std::printf("\r  %s: %zu/%zu statements", label_.c_str(), done_, total_), std::fflush(stdout);
+    std::size_t done = ++done_;
+    if (tty_ && (done % 4 == 0 || done == total_))
+      std::printf("\r  %s: %zu/%zu statements", label_.c_str(), done, total_), std::fflush(stdout);
   }
   ~progress() {
     if (tty_)
@@ -87,7 +90,8 @@ public:
 
 private:
   std::string label_;
-  std::size_t total_, done_ = 0;
+  std::size_t total_;
+  std::atomic<std::size_t> done_{0};
   bool tty_;
 };
 
@@ -125,7 +129,7 @@ phase_result run_without_pool(const credentials& creds, const demo_config& cfg) 
             mine.first_error = e.what();
         }
         mine.latencies_ms.push_back(seconds_since(t0) * 1e3);
-        bar.step(); // several threads may print; a progress line tolerates it
+        bar.step();
       }
     });
   for (auto& t : threads)
