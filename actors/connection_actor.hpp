@@ -5,6 +5,7 @@
 // left open), so a return can skip the reset round trip when nothing changed.
 #pragma once
 
+#include "integration/exasol/connection.hpp"
 #include "messages/atoms.hpp"
 #include "messages/credentials.hpp"
 #include "messages/query.hpp"
@@ -66,6 +67,10 @@ public:
 
 // The real backend: an exasol::connection made from `creds` when open() is called.
 std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds);
+
+// The client options that credentials describe (what make_exasol_backend connects with), for
+// code that opens a connection outside a pool.
+exasol::connection_options connection_options_of(const credentials& creds);
 
 // Makes the backend of each new connection of a pool.
 using backend_factory = std::function<std::unique_ptr<connection_backend>()>;

@@ -40,7 +40,9 @@ bool same(const exasol::attributes& baseline, const exasol::attributes& now,
   return b->second == n->second;
 }
 
-exasol::connection_options options_of(const credentials& c) {
+} // namespace
+
+exasol::connection_options connection_options_of(const credentials& c) {
   exasol::connection_options o;
   o.dsn = c.dsn;
   o.user = c.user;
@@ -64,6 +66,8 @@ exasol::connection_options options_of(const credentials& c) {
   return o;
 }
 
+namespace {
+
 class exasol_backend final : public connection_backend {
 public:
   explicit exasol_backend(credentials creds) : creds_(std::move(creds)) {}
@@ -71,7 +75,7 @@ public:
   bool blocks() const override { return true; }
 
   std::uint64_t open() override {
-    conn_ = std::make_unique<exasol::connection>(options_of(creds_));
+    conn_ = std::make_unique<exasol::connection>(connection_options_of(creds_));
     baseline_ = conn_->get_attributes();
     return conn_->session().session_id;
   }

@@ -6,6 +6,7 @@
 //   build/bench/connection_cost_bench [--bench.opens=20] [--bench.borrows=20000]
 //                                     [--bench.seed-latency=1s]
 #include "actors/runtime.hpp"
+#include "apps/exapool/options.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 
@@ -91,12 +92,8 @@ double mean_borrow_us(const exasim::server& sim, std::size_t n) {
 
 int main(int argc, char** argv) {
   bench_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << to_string(err) << "\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
+    return *code;
   std::printf("getting a usable Exasol session, exasim on loopback (mean over %zu opens, %zu "
               "borrows)\n",
               cfg.opens, cfg.borrows);

@@ -3,6 +3,7 @@
 // same run, and the parse throughput of a 100,000-row result. Prints figures; asserts nothing.
 //
 //   build/bench/wire_bench [--bench.seconds=3] [--bench.rows=100000] [--bench.skip-ts-driver]
+#include "apps/exapool/options.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 #include "integration/exasol/response.hpp"
@@ -150,12 +151,8 @@ void parse_throughput(std::size_t rows) {
 
 int main(int argc, char** argv) {
   bench_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "error: " << to_string(err) << "\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
+    return *code;
   exasim::server_options sim;
   sim.threads = 1; // one core for the server, one for the client
   exasim::server server(sim);

@@ -95,12 +95,9 @@ private:
   bool tty_;
 };
 
+// The no-pool phase connects as the pool would, under a name of its own in EXA_ALL_SESSIONS.
 exasol::connection_options client_options(const credentials& creds) {
-  exasol::connection_options opts;
-  opts.dsn = creds.dsn;
-  opts.user = creds.user;
-  opts.password = creds.password.value;
-  opts.tls = creds.tls;
+  auto opts = connection_options_of(creds);
   opts.identity.client_name = "exapool demo (no pool)";
   return opts;
 }
