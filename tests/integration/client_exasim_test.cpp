@@ -2,6 +2,7 @@
 // wss. Timeouts here are hang guards, never timed assertions.
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
+#include "tests/support/client_errors.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -40,15 +41,7 @@ connection_options wss_options(const exasim::server& s) {
   return o;
 }
 
-error error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e;
-  }
-  FAIL("no exasol::error thrown");
-  return error(error_kind::server, "");
-}
+using exasol::testing::error_of;
 
 std::int64_t as_int(const value& v) {
   return std::get<std::int64_t>(v);

@@ -3,6 +3,7 @@
 // a crash or a hang. Socket timeouts are hang guards only.
 #include "integration/exasol/codec.hpp"
 #include "integration/exasol/connection.hpp"
+#include "tests/support/client_errors.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -109,15 +110,7 @@ connection_options options(const scripted_server& s) {
   return o;
 }
 
-error error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e;
-  }
-  FAIL("no exasol::error thrown");
-  return error(error_kind::server, "");
-}
+using exasol::testing::error_of;
 
 const std::string one_int_column =
     R"("columns":[{"name":"X","dataType":{"type":"DECIMAL","precision":18,"scale":0}}])";
