@@ -2,14 +2,17 @@
 # exapool's two set-up commands for a fresh Debian 12 machine (run as root):
 #   ./run.sh main   install what is missing, build, run the main job (exapool main, then demo)
 #   ./run.sh test   install what is missing, build, check formatting, run every test
-# Both are idempotent: a second run installs nothing and rebuilds only what changed.
+#   ./run.sh bench  install what is missing, build, run the benchmark suite (bench/README.md);
+#                   options after "bench" go to bench/run_suite.sh, e.g. ./run.sh bench --quick
+# All are idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 build="$top/build"
 
 apt_packages=(g++ cmake make libcaf-dev catch2 libboost1.81-dev libboost-json1.81-dev libssl-dev
-  libsqlite3-dev zlib1g-dev openssl ca-certificates clang-format)
+  libsqlite3-dev zlib1g-dev openssl ca-certificates clang-format
+  gnuplot-nox default-jdk-headless libhikaricp-java libslf4j-java libcommons-cli-java)
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 
@@ -78,8 +81,15 @@ test)
   cd "$build"
   ctest --output-on-failure -j2 --timeout 600
   ;;
+bench)
+  install_missing_packages
+  ensure_localhost_resolves
+  install_node_modules
+  build_all
+  exec "$top/bench/run_suite.sh" --build="$build" "${@:2}"
+  ;;
 *)
-  echo "usage: ./run.sh main | ./run.sh test" >&2
+  echo "usage: ./run.sh main | ./run.sh test | ./run.sh bench [suite options]" >&2
   exit 2
   ;;
 esac

@@ -4,9 +4,11 @@
 // Prints figures; asserts nothing.
 //
 //   build/bench/connection_cost_bench [--bench.opens=20] [--bench.borrows=20000]
-//                                     [--bench.seed-latency=1s]
+//                                     [--bench.seed-latency=1s] [--bench.csv=<file>]
+// CSV rows (bench/README.md): B2,login_<latency>ms,open_ws|open_wss|borrow_exapool,1,latency,..,us
 #include "actors/runtime.hpp"
 #include "apps/exapool/options.hpp"
+#include "bench/bench_csv.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 
@@ -24,12 +26,14 @@ struct bench_config : caf::actor_system_config {
   std::size_t opens = 20;
   std::size_t borrows = 20000;
   caf::timespan seed_latency = std::chrono::seconds(1);
+  std::string csv;
 
   bench_config() {
     opt_group{custom_options_, "bench"}
         .add(opens, "opens", "connections opened per mode and latency")
         .add(borrows, "borrows", "borrow + give_back cycles from the warm pool")
-        .add(seed_latency, "seed-latency", "the login latency that models a real Exasol");
+        .add(seed_latency, "seed-latency", "the login latency that models a real Exasol")
+        .add(csv, "csv", "append the figures as CSV rows to this file (bench/README.md)");
   }
 };
 
@@ -88,12 +92,7 @@ double mean_borrow_us(const exasim::server& sim, std::size_t n) {
   return done > 0 ? total / static_cast<double>(done) : 0.0;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  bench_config cfg;
-  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
-    return *code;
+int run(const bench_config& cfg, exapool::bench::csv_rows& csv) {
   std::printf("getting a usable Exasol session, exasim on loopback (mean over %zu opens, %zu "
               "borrows)\n",
               cfg.opens, cfg.borrows);
@@ -109,10 +108,29 @@ int main(int argc, char** argv) {
     double ws = mean_open_us(sim, false, opens);
     double wss = mean_open_us(sim, true, opens);
     double borrow = mean_borrow_us(sim, cfg.borrows);
+    auto workload = "login_" + std::to_string(latency.count()) + "ms";
+    csv.add("B2", workload, "open_ws", 1, "latency", ws, "us");
+    csv.add("B2", workload, "open_wss", 1, "latency", wss, "us");
+    csv.add("B2", workload, "borrow_exapool", 1, "latency", borrow, "us");
     std::printf("  %11lld ms %11.0f us %11.0f us %17.1f us %11.0fx\n",
                 static_cast<long long>(latency.count()), ws, wss, borrow,
                 borrow > 0 ? wss / borrow : 0.0);
     sim.stop();
   }
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bench_config cfg;
+  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
+    return *code;
+  try {
+    exapool::bench::csv_rows csv(cfg.csv);
+    return run(cfg, csv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -3,7 +3,9 @@
 // same run, and the parse throughput of a 100,000-row result. Prints figures; asserts nothing.
 //
 //   build/bench/wire_bench [--bench.seconds=3] [--bench.rows=100000] [--bench.skip-ts-driver]
+//                          [--bench.csv=<file to append the rows to: W,select1_ws,cpp_client,...>]
 #include "apps/exapool/options.hpp"
+#include "bench/bench_csv.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 #include "integration/exasol/response.hpp"
@@ -27,6 +29,7 @@ struct bench_config : caf::actor_system_config {
   std::size_t rows = 100000;
   bool skip_ts_driver = false;
   std::string peers_dir = EXAPOOL_PEERS_DIR;
+  std::string csv;
 
   bench_config() {
     opt_group{custom_options_, "bench"}
@@ -34,7 +37,8 @@ struct bench_config : caf::actor_system_config {
         .add(rows, "rows", "rows of the parsed result")
         .add(skip_ts_driver, "skip-ts-driver",
              "do not run the TypeScript driver (needs node, npm ci)")
-        .add(peers_dir, "peers-dir", "integration/peers with its node_modules");
+        .add(peers_dir, "peers-dir", "integration/peers with its node_modules")
+        .add(csv, "csv", "append the figures as CSV rows to this file (bench/README.md)");
   }
 };
 
@@ -126,7 +130,7 @@ std::pair<std::string, exasol::result_set> make_fetch_response(std::size_t rows)
   return {json::serialize(response), shape};
 }
 
-void parse_throughput(std::size_t rows) {
+void parse_throughput(std::size_t rows, exapool::bench::csv_rows& csv) {
   auto [text, shape] = make_fetch_response(rows);
   int repetitions = 0;
   double seconds = 0;
@@ -142,17 +146,15 @@ void parse_throughput(std::size_t rows) {
     }
   }
   double mb = static_cast<double>(text.size()) / 1e6;
+  csv.add("W", "parse", "cpp_client", 1, "throughput", mb * repetitions / seconds, "MB/s");
+  csv.add("W", "parse", "cpp_client", 1, "rows_per_s",
+          static_cast<double>(rows) * repetitions / seconds, "rows/s");
   std::printf("\nparse of a %zu-row fetch response (6 columns, %.1f MB of JSON):\n", rows, mb);
   std::printf("  %.1f MB/s, %.0f rows/s (mean of %d parses)\n", mb * repetitions / seconds,
               static_cast<double>(rows) * repetitions / seconds, repetitions);
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  bench_config cfg;
-  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
-    return *code;
+int run(const bench_config& cfg, exapool::bench::csv_rows& csv) {
   exasim::server_options sim;
   sim.threads = 1; // one core for the server, one for the client
   exasim::server server(sim);
@@ -166,11 +168,31 @@ int main(int argc, char** argv) {
   std::printf("  %-5s %14s %14s %10s\n", "mode", "C++ client", "TS driver", "C++ / TS");
   for (const char* mode : {"ws", "wss"}) {
     double ts_rate = ts.count(mode) ? ts[mode] : 0.0;
+    csv.add("W", std::string("select1_") + mode, "cpp_client", 1, "rt_per_s", cpp[mode],
+            "round_trips/s");
+    if (ts_rate > 0)
+      csv.add("W", std::string("select1_") + mode, "ts_driver", 1, "rt_per_s", ts_rate,
+              "round_trips/s");
     std::printf("  %-5s %14.0f %14.0f %10s\n", mode, cpp[mode], ts_rate,
                 ts_rate > 0 ? (std::to_string(cpp[mode] / ts_rate).substr(0, 4) + "x").c_str()
                             : "n/a");
   }
   server.stop();
-  parse_throughput(cfg.rows);
+  parse_throughput(cfg.rows, csv);
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bench_config cfg;
+  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
+    return *code;
+  try {
+    exapool::bench::csv_rows csv(cfg.csv);
+    return run(cfg, csv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }

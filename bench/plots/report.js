@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// Turns the suite's results.csv into results.md (one table per benchmark, workload and metric:
+// a row per variant, a column per session count; ratio tables against exapool; the issue's
+// targets at 32 sessions) and into wide data files for the gnuplot scripts.
+//
+//   node bench/plots/report.js <results.csv> <machine.txt> <out dir>
+// Writes <out dir>/results.md and <out dir>/data/<benchmark>_<workload>_<metric>.dat.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const HEADER = 'benchmark,workload,variant,sessions,metric,value,unit';
+const BENCHMARK_TITLES = {
+  W: 'W: wire layer, one connection',
+  B1: 'B1: end-to-end throughput and latency, pool of 8, exasim on loopback',
+  B2: 'B2: connection cost, open vs borrow from a warm pool',
+  B3: 'B3: pool mechanics, borrow + return with do-nothing connections',
+  B4: 'B4: scale, cost and memory as waiting sessions grow',
+};
+// The plots the suite draws for each benchmark (bench/plots/*.gp), linked from results.md.
+const PLOTS = {
+  B1: [['b1_qps.png', 'B1 queries per second'], ['b1_p99.png', 'B1 p99 latency']],
+  B2: [['b2_cost.png', 'B2 open vs borrow']],
+  B3: [['b3_cycles.png', 'B3 cycles per second, exapool and HikariCP']],
+  B4: [['b4_scale.png', 'B4 cost and memory per waiting session']],
+};
+// Throughput metrics get a ratio table (exapool / variant: above 1 means exapool is faster).
+const RATIO_METRICS = { B1: ['qps'], B3: ['cycles_per_s'] };
+// The issue's targets, read at 32 sessions from B1's qps.
+const TARGETS = [
+  { variant: 'ts_exasolpool', atLeast: 3.0 },
+  { variant: 'lock_tuned', atLeast: 0.9 },
+  { variant: 'physical_limit', atLeast: 0.8 },
+];
+
+function fail(message) {
+  process.stderr.write(`report.js: ${message}\n`);
+  process.exit(1);
+}
+
+function readRows(csvPath) {
+  const lines = fs.readFileSync(csvPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  if (lines[0] !== HEADER) fail(`${csvPath}: first line is not the header ${HEADER}`);
+  return lines.slice(1).map((line, i) => {
+    const f = line.split(',');
+    const value = Number(f[5]);
+    const sessions = Number(f[3]);
+    if (f.length !== 7 || !Number.isFinite(value) || !Number.isInteger(sessions))
+      fail(`${csvPath} line ${i + 2}: not a row of ${HEADER}: ${line}`);
+    return { benchmark: f[0], workload: f[1], variant: f[2], sessions, metric: f[4], value, unit: f[6] };
+  });
+}
+
+function unique(values) {
+  return [...new Set(values)];
+}
+
+// exapool first, the others in the order the suite ran them.
+function variantsOf(rows) {
+  const all = unique(rows.map((r) => r.variant));
+  return all.includes('exapool') ? ['exapool', ...all.filter((v) => v !== 'exapool')] : all;
+}
+
+function format(value) {
+  if (value === undefined) return '–';
+  if (Math.abs(value) >= 100) return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Number(value.toPrecision(3)).toString();
+}
+
+// Several rows for one cell (a program run twice) keep the last, as a rerun supersedes.
+function cellMap(rows) {
+  const cells = new Map();
+  for (const r of rows) cells.set(`${r.variant}|${r.sessions}`, r.value);
+  return cells;
+}
+
+function markdownTable(corner, columns, rowNames, cellOf) {
+  const lines = [`| ${corner} | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---:').join('|')}|`];
+  for (const name of rowNames) lines.push(`| ${name} | ${columns.map((c) => cellOf(name, c)).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+// Rows grouped by a key, groups and rows in the order of the CSV.
+function groupBy(rows, keyOf) {
+  const out = new Map();
+  for (const r of rows) {
+    const key = keyOf(r);
+    if (!out.has(key)) out.set(key, []);
+    out.get(key).push(r);
+  }
+  return out;
+}
+
+function sessionLabel(benchmark) {
+  if (benchmark === 'B4') return 'variant \\ waiting sessions';
+  if (benchmark === 'B3') return 'variant \\ sessions (threads)';
+  return 'variant \\ sessions';
+}
+
+function valueTable(rows) {
+  const sessions = unique(rows.map((r) => r.sessions)).sort((a, b) => a - b);
+  const cells = cellMap(rows);
+  return markdownTable(sessionLabel(rows[0].benchmark), sessions, variantsOf(rows), (v, s) =>
+    format(cells.get(`${v}|${s}`)),
+  );
+}
+
+function ratioTable(rows) {
+  const sessions = unique(rows.map((r) => r.sessions)).sort((a, b) => a - b);
+  const cells = cellMap(rows);
+  const others = variantsOf(rows).filter((v) => v !== 'exapool');
+  return markdownTable('exapool ÷ variant', sessions, others, (v, s) => {
+    const mine = cells.get(`exapool|${s}`);
+    const theirs = cells.get(`${v}|${s}`);
+    return mine === undefined || theirs === undefined || theirs === 0 ? '–' : `${(mine / theirs).toFixed(2)}x`;
+  });
+}
+
+function targetLines(rows) {
+  const lines = [];
+  for (const workload of unique(rows.filter((r) => r.benchmark === 'B1').map((r) => r.workload))) {
+    const cells = cellMap(rows.filter((r) => r.benchmark === 'B1' && r.workload === workload && r.metric === 'qps'));
+    const mine = cells.get('exapool|32');
+    for (const t of TARGETS) {
+      const theirs = cells.get(`${t.variant}|32`);
+      if (mine === undefined || theirs === undefined) continue;
+      const ratio = mine / theirs;
+      const verdict = ratio >= t.atLeast ? 'met' : `missed by ${(t.atLeast - ratio).toFixed(2)}`;
+      lines.push(`| ${workload} | ${t.variant} | ${ratio.toFixed(2)}x | ≥ ${t.atLeast}x | ${verdict} |`);
+    }
+  }
+  if (lines.length === 0) return '';
+  return ['| workload | against | exapool ÷ it | target | |', '|---|---|---:|---:|---|', ...lines].join('\n');
+}
+
+function machineSection(machinePath) {
+  const lines = fs.readFileSync(machinePath, 'utf8').split('\n').filter((l) => l.includes('='));
+  return lines.map((l) => {
+    const at = l.indexOf('=');
+    return `- ${l.slice(0, at)}: ${l.slice(at + 1)}`;
+  });
+}
+
+// Benchmarks measured on one connection (W, B2) read best with a column per workload.
+const BY_WORKLOAD = new Set(['W', 'B2']);
+
+function byWorkloadTable(rows) {
+  const workloads = unique(rows.map((r) => r.workload));
+  const cells = new Map(rows.map((r) => [`${r.variant}|${r.workload}`, r.value]));
+  return markdownTable('variant \\ workload', workloads, variantsOf(rows), (v, w) =>
+    format(cells.get(`${v}|${w}`)),
+  );
+}
+
+function writeMarkdown(rows, machinePath, outDir) {
+  const md = ['# exapool benchmark results', '', ...machineSection(machinePath), ''];
+  const targets = targetLines(rows);
+  if (targets) md.push('## Targets at 32 sessions (B1 queries per second)', '', targets, '');
+  for (const [benchmark, ofBenchmark] of groupBy(rows, (r) => r.benchmark)) {
+    md.push(`## ${BENCHMARK_TITLES[benchmark] || benchmark}`, '');
+    for (const [png, title] of PLOTS[benchmark] || []) md.push(`![${title}](${png})`, '');
+    const done = new Set();
+    for (const [key, group] of groupBy(ofBenchmark, (r) => `${r.workload}|${r.metric}`)) {
+      const [workload, metric] = key.split('|');
+      if (BY_WORKLOAD.has(benchmark)) {
+        if (done.has(metric)) continue;
+        done.add(metric);
+        const all = ofBenchmark.filter((r) => r.metric === metric);
+        md.push(`### ${benchmark}: ${metric} (${all[0].unit}, sessions ${all[0].sessions})`, '', byWorkloadTable(all), '');
+        continue;
+      }
+      md.push(`### ${benchmark} ${workload}: ${metric} (${group[0].unit})`, '', valueTable(group), '');
+      if ((RATIO_METRICS[benchmark] || []).includes(metric) && variantsOf(group).length > 1)
+        md.push(`${benchmark} ${workload}: ${metric}, exapool ÷ variant (above 1: exapool is faster)`, '', ratioTable(group), '');
+    }
+  }
+  fs.writeFileSync(path.join(outDir, 'results.md'), md.join('\n'));
+}
+
+function writeWide(file, variants, lineKeys, cells) {
+  const lines = [['key', ...variants.map((v) => `"${v}"`)].join(' ')];
+  for (const k of lineKeys)
+    lines.push([k, ...variants.map((v) => (cells.has(`${v}|${k}`) ? cells.get(`${v}|${k}`) : 'NaN'))].join(' '));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+// One file per benchmark, workload and metric: a column per variant, a line per session count,
+// NaN where a variant has no figure. A metric at one session count only gets one file per
+// benchmark and metric instead, a line per workload (for bar charts).
+function writePlotData(rows, outDir) {
+  const dataDir = path.join(outDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  for (const [key, group] of groupBy(rows, (r) => `${r.benchmark}|${r.metric}`)) {
+    const [benchmark, metric] = key.split('|');
+    if (!BY_WORKLOAD.has(benchmark)) continue;
+    const cells = new Map(group.map((r) => [`${r.variant}|${r.workload}`, r.value]));
+    writeWide(path.join(dataDir, `${benchmark}_${metric}.dat`), variantsOf(group),
+      unique(group.map((r) => r.workload)), cells);
+  }
+  for (const [key, group] of groupBy(rows, (r) => `${r.benchmark}|${r.workload}|${r.metric}`)) {
+    const [benchmark, workload, metric] = key.split('|');
+    if (BY_WORKLOAD.has(benchmark)) continue;
+    const sessions = unique(group.map((r) => r.sessions)).sort((a, b) => a - b);
+    writeWide(path.join(dataDir, `${benchmark}_${workload}_${metric}.dat`), variantsOf(group),
+      sessions, cellMap(group));
+  }
+}
+
+function main() {
+  const [csvPath, machinePath, outDir] = process.argv.slice(2);
+  if (!outDir) fail('usage: report.js <results.csv> <machine.txt> <out dir>');
+  const rows = readRows(csvPath);
+  if (rows.length === 0) fail(`${csvPath} holds no rows`);
+  writeMarkdown(rows, machinePath, outDir);
+  writePlotData(rows, outDir);
+}
+
+main();
