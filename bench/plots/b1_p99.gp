@@ -10,6 +10,6 @@ do for [w in "select1 rows1000"] {
   file = data.'/B1_'.w.'_p99_latency.dat'
   stats file using 2 nooutput
   set title w
-  plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 title columnheader(c)
+  plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 lw (c == 2 ? 2.5 : 1) title columnheader(c)
 }
 unset multiplot

@@ -9,10 +9,10 @@ stats file using 2 nooutput
 set title "cost of a borrow + return cycle"
 set ylabel "ns per cycle"
 set yrange [0:*]
-plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 title columnheader(c)
+plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 lw (c == 2 ? 2.5 : 1) title columnheader(c)
 file = data.'/B4_waiting_bytes_per_waiter.dat'
 stats file using 2 nooutput
 set title "memory per waiting session"
 set ylabel "bytes per waiter"
-plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 title columnheader(c)
+plot for [c=2:STATS_columns] file using 1:c:xtic(1) with linespoints pt 7 lw (c == 2 ? 2.5 : 1) title columnheader(c)
 unset multiplot
