@@ -1,14 +1,18 @@
 // pool_bench: borrow + give_back cycles per second through the pool actor, with do-nothing
-// (fake) connections, as HikariCP measures its "connection cycle". N event-based borrower
-// actors share a pool of 8; CAF runs on 2 scheduler threads. Also: memory per waiting borrower
-// with 100,000 borrows queued.
+// (fake) connections, as HikariCP measures its "connection cycle" (B3), and memory and cost
+// per cycle as waiting borrowers grow (B4). N event-based borrower actors share a pool of 8;
+// CAF runs on 2 scheduler threads. Every case also runs against a floor pool that sends the
+// same messages with no pool logic, so the framework's share of the cost is measured beside
+// exapool's.
 //
 //   pool_bench [--cycles=N] [--policy=stealing|sharing] [--style=request|send]
-//              [--borrowers=64,10000] [--waiters=100000] [--repeat=1]
-// With --repeat=k each case runs k times and the ratio uses the best run of each (the machine
-// is shared: the best run is the one least disturbed).
+//              [--borrowers=8,32,64,1000,10000] [--waiters=1000,10000,100000] [--repeat=1]
+//              [--csv=<file to append rows to>]
+// With --repeat=k each case runs k times and the best run counts (the machine is shared: the
+// best run is the one least disturbed). An empty list skips that part.
 #include "actors/fake_backend.hpp"
 #include "actors/pool_actor.hpp"
+#include "bench/bench_csv.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -22,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -43,19 +48,47 @@ struct options {
   std::uint64_t cycles = 3'000'000;
   std::string policy = "stealing";
   std::string style = "request";
-  std::vector<std::size_t> borrowers = {64, 10000};
-  std::size_t waiters = 100'000;
+  std::vector<std::size_t> borrowers = {8, 32, 64, 1000, 10000};
+  std::vector<std::size_t> waiters = {1'000, 10'000, 100'000};
+  std::string csv;
+  bool floor = true; // also run the floor pool beside exapool
   std::size_t pool_size = 8;
   int repeat = 1;
 };
 
-std::vector<std::size_t> parse_list(const std::string& text) {
+// A positive count, or an error naming the option and the text.
+std::uint64_t parse_count(const std::string& text, const char* option) {
+  std::size_t used = 0;
+  std::uint64_t n = 0;
+  try {
+    n = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || n == 0 || text[0] == '-')
+    throw std::invalid_argument(std::string(option) + " wants positive whole numbers, not \"" +
+                                text + "\"");
+  return n;
+}
+
+std::vector<std::size_t> parse_list(const std::string& text, const char* option) {
   std::vector<std::size_t> out;
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ','))
-    out.push_back(std::stoul(item));
+    out.push_back(parse_count(item, option));
   return out;
+}
+
+std::string one_of(const std::string& text, std::initializer_list<const char*> allowed,
+                   const char* option) {
+  std::string names;
+  for (auto name : allowed) {
+    if (text == name)
+      return text;
+    names += names.empty() ? name : std::string(" or ") + name;
+  }
+  throw std::invalid_argument(std::string(option) + " is " + names + ", not \"" + text + "\"");
 }
 
 options parse(int argc, char** argv) {
@@ -67,21 +100,23 @@ options parse(int argc, char** argv) {
       return a.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
     };
     if (auto v = value("--cycles"))
-      o.cycles = std::stoull(v);
+      o.cycles = parse_count(v, "--cycles");
     else if (auto v = value("--policy"))
-      o.policy = v;
+      o.policy = one_of(v, {"stealing", "sharing"}, "--policy");
     else if (auto v = value("--style"))
-      o.style = v;
+      o.style = one_of(v, {"request", "send"}, "--style");
     else if (auto v = value("--borrowers"))
-      o.borrowers = parse_list(v);
+      o.borrowers = parse_list(v, "--borrowers");
     else if (auto v = value("--repeat"))
-      o.repeat = std::max(1, std::stoi(v));
+      o.repeat = static_cast<int>(std::min<std::uint64_t>(100, parse_count(v, "--repeat")));
     else if (auto v = value("--waiters"))
-      o.waiters = std::stoul(v);
-    else {
-      std::cerr << "unknown argument: " << a << "\n";
-      std::exit(2);
-    }
+      o.waiters = parse_list(v, "--waiters");
+    else if (auto v = value("--csv"))
+      o.csv = v;
+    else if (a == "--no-floor")
+      o.floor = false;
+    else
+      throw std::invalid_argument("unknown argument: " + a);
   }
   return o;
 }
@@ -116,7 +151,7 @@ double cpu_seconds() {
 
 // A session-like borrower: borrow with request/then (as a session actor does), give back,
 // repeat; tells `done` when its share of cycles is through.
-caf::behavior request_borrower(caf::stateful_actor<borrower_state>* self, pool_actor pool,
+caf::behavior request_borrower(caf::stateful_actor<borrower_state>* self, caf::actor pool,
                                std::uint64_t cycles, caf::actor done) {
   self->state.left = cycles;
   auto cycle = std::make_shared<std::function<void()>>();
@@ -142,7 +177,7 @@ caf::behavior request_borrower(caf::stateful_actor<borrower_state>* self, pool_a
 }
 
 // The same cycle with plain sends: the pool's answer arrives as an ordinary message.
-caf::behavior send_borrower(caf::stateful_actor<borrower_state>* self, pool_actor pool,
+caf::behavior send_borrower(caf::stateful_actor<borrower_state>* self, caf::actor pool,
                             std::uint64_t cycles, caf::actor done) {
   self->state.left = cycles;
   return {
@@ -159,6 +194,64 @@ caf::behavior send_borrower(caf::stateful_actor<borrower_state>* self, pool_acto
       [self, done](caf::error& e) {
         std::cerr << "borrow failed: " << caf::to_string(e) << "\n";
         self->send(done, done_atom::value);
+        self->quit();
+      },
+  };
+}
+
+// The floor: the least a pool can do with the same messages per cycle as exapool's (borrow,
+// lease reply, give_back, activate to the connection): tokens in a free list, a FIFO of
+// promises, no validation, stats, monitors or clock. exapool's cost over this one is its own;
+// the rest is the actor framework's.
+struct floor_state {
+  std::vector<caf::actor> conns;
+  std::vector<std::uint32_t> free;
+  std::deque<caf::response_promise> waiters;
+  std::uint64_t sequence = 0;
+  static inline const char* name = "bench.floor_pool";
+};
+
+caf::behavior floor_connection(caf::event_based_actor*) {
+  return {[](activate_atom, std::uint64_t) {}};
+}
+
+lease floor_lease(caf::stateful_actor<floor_state>* self, std::uint32_t idx) {
+  auto id = (++self->state.sequence << 20) | idx;
+  self->send(self->state.conns[idx], activate_atom::value, id);
+  return lease{self->state.conns[idx], id};
+}
+
+caf::behavior floor_pool(caf::stateful_actor<floor_state>* self, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    self->state.conns.push_back(self->spawn(floor_connection));
+    self->state.free.push_back(static_cast<std::uint32_t>(i));
+  }
+  return {
+      [self](borrow_atom) -> caf::result<lease> {
+        auto& st = self->state;
+        if (!st.free.empty()) {
+          auto idx = st.free.back();
+          st.free.pop_back();
+          return floor_lease(self, idx);
+        }
+        st.waiters.push_back(self->make_response_promise());
+        return caf::delegated<lease>{};
+      },
+      [self](give_back_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto idx = static_cast<std::uint32_t>(id & ((1u << 20) - 1));
+        if (st.waiters.empty()) {
+          self->send(st.conns[idx], activate_atom::value, std::uint64_t{0});
+          st.free.push_back(idx);
+          return;
+        }
+        auto promise = std::move(st.waiters.front());
+        st.waiters.pop_front();
+        promise.deliver(floor_lease(self, idx));
+      },
+      [self](shutdown_atom) {
+        for (auto& c : self->state.conns)
+          self->send_exit(c, caf::exit_reason::user_shutdown);
         self->quit();
       },
   };
@@ -195,13 +288,15 @@ void shutdown(caf::scoped_actor& self, const pool_actor& pool) {
                [&](caf::error& e) { std::cerr << "shutdown: " << caf::to_string(e) << "\n"; });
 }
 
-// Cost per cycle in ns for n borrowers sharing `total` cycles.
-double run_cycles(caf::actor_system& sys, const options& o, std::size_t n) {
-  auto plan = std::make_shared<fake_plan>();
-  auto pool = spawn_pool(sys, pool_key{std::string(64, 'b')}, bench_pool(o.pool_size),
-                         make_fake_factory(plan));
+struct cycle_result {
+  double ns_per_cycle = 0;
+  double cpu_ns_per_cycle = 0;
+};
+
+// Runs n borrowers sharing o.cycles cycles against `pool` and measures wall and CPU time.
+cycle_result drive(caf::actor_system& sys, const options& o, std::size_t n, caf::actor pool,
+                   std::uint64_t& total) {
   caf::scoped_actor self{sys};
-  prewarm(self, pool, o.pool_size);
   auto per_borrower = std::max<std::uint64_t>(1, o.cycles / n);
   std::vector<caf::actor> borrowers;
   borrowers.reserve(n);
@@ -217,21 +312,61 @@ double run_cycles(caf::actor_system& sys, const options& o, std::size_t n) {
     self->receive([](done_atom) {});
   auto elapsed = std::chrono::steady_clock::now() - start;
   auto cpu = cpu_seconds() - cpu_start;
+  total = per_borrower * n;
+  auto cycles = static_cast<double>(total);
+  return {std::chrono::duration<double>(elapsed).count() * 1e9 / cycles, cpu * 1e9 / cycles};
+}
+
+void print_cycles(const options& o, const char* variant, std::size_t n, std::uint64_t total,
+                  const cycle_result& r) {
+  std::printf("variant=%s borrowers=%zu pool=%zu style=%s policy=%s cycles=%llu "
+              "cycles_per_s=%.0f ns_per_cycle=%.1f cpu_ns_per_cycle=%.1f",
+              variant, n, o.pool_size, o.style.c_str(), o.policy.c_str(),
+              static_cast<unsigned long long>(total), 1e9 / r.ns_per_cycle, r.ns_per_cycle,
+              r.cpu_ns_per_cycle);
+}
+
+// exapool's pool actor over do-nothing connections.
+cycle_result run_exapool(caf::actor_system& sys, const options& o, std::size_t n) {
+  auto plan = std::make_shared<fake_plan>();
+  auto pool = spawn_pool(sys, pool_key{std::string(64, 'b')}, bench_pool(o.pool_size),
+                         make_fake_factory(plan));
+  caf::scoped_actor self{sys};
+  prewarm(self, pool, o.pool_size);
+  std::uint64_t total = 0;
+  auto r = drive(sys, o, n, caf::actor_cast<caf::actor>(pool), total);
   auto s = stats_of(self, pool);
   shutdown(self, pool);
-  auto total = per_borrower * n;
-  double seconds = std::chrono::duration<double>(elapsed).count();
-  double ns_per_cycle = seconds * 1e9 / static_cast<double>(total);
-  std::printf(
-      "borrowers=%zu pool=%zu style=%s policy=%s cycles=%llu seconds=%.3f "
-      "cycles_per_s=%.0f ns_per_cycle=%.1f cpu_ns_per_cycle=%.1f opened=%llu wait_p50_us=%.1f "
-      "wait_p99_us=%.1f\n",
-      n, o.pool_size, o.style.c_str(), o.policy.c_str(), static_cast<unsigned long long>(total),
-      seconds, total / seconds, ns_per_cycle, cpu * 1e9 / static_cast<double>(total),
-      static_cast<unsigned long long>(s.opened), s.wait_p50.count() / 1e3,
-      s.wait_p99.count() / 1e3);
+  print_cycles(o, "exapool", n, total, r);
+  std::printf(" opened=%llu wait_p50_us=%.1f wait_p99_us=%.1f\n",
+              static_cast<unsigned long long>(s.opened), s.wait_p50.count() / 1e3,
+              s.wait_p99.count() / 1e3);
   std::fflush(stdout);
-  return ns_per_cycle;
+  return r;
+}
+
+// The floor pool (same messages, no pool logic), for the framework's share of the cost.
+cycle_result run_floor(caf::actor_system& sys, const options& o, std::size_t n) {
+  auto pool = sys.spawn(floor_pool, o.pool_size);
+  std::uint64_t total = 0;
+  auto r = drive(sys, o, n, pool, total);
+  caf::anon_send(pool, shutdown_atom::value);
+  print_cycles(o, "floor", n, total, r);
+  std::printf("\n");
+  std::fflush(stdout);
+  return r;
+}
+
+// Best (least disturbed) of o.repeat runs.
+template <class Run>
+cycle_result best_of(caf::actor_system& sys, const options& o, std::size_t n, Run run) {
+  auto best = run(sys, o, n);
+  for (int i = 1; i < o.repeat; ++i) {
+    auto r = run(sys, o, n);
+    if (r.ns_per_cycle < best.ns_per_cycle)
+      best = r;
+  }
+  return best;
 }
 
 // A borrower that asks once and waits (the pool is fully leased).
@@ -243,7 +378,7 @@ caf::behavior parked_borrower(caf::event_based_actor* self, pool_actor pool) {
   };
 }
 
-void measure_waiters(caf::actor_system& sys, const options& o) {
+double measure_waiters(caf::actor_system& sys, const options& o, std::size_t waiters) {
   auto plan = std::make_shared<fake_plan>();
   auto pool = spawn_pool(sys, pool_key{std::string(64, 'c')}, bench_pool(o.pool_size),
                          make_fake_factory(plan));
@@ -255,46 +390,97 @@ void measure_waiters(caf::actor_system& sys, const options& o) {
                  [&](caf::error& e) { std::cerr << "borrow: " << caf::to_string(e) << "\n"; });
   auto before_actors = rss_bytes();
   std::vector<caf::actor> parked;
-  parked.reserve(o.waiters);
-  for (std::size_t i = 0; i < o.waiters; ++i)
+  parked.reserve(waiters);
+  for (std::size_t i = 0; i < waiters; ++i)
     parked.push_back(sys.spawn(parked_borrower, pool));
   std::this_thread::sleep_for(200ms);
   auto with_actors = rss_bytes();
   for (auto& p : parked)
     self->send(p, go_atom::value);
-  while (stats_of(self, pool).waiting < o.waiters)
+  while (stats_of(self, pool).waiting < waiters)
     std::this_thread::sleep_for(20ms);
   auto with_waiters = rss_bytes();
-  auto n = static_cast<double>(o.waiters);
+  auto n = static_cast<double>(waiters);
   std::printf("waiters=%zu rss_actors_bytes_per_borrower=%.0f "
               "rss_pool_queue_bytes_per_waiter=%.0f rss_total_bytes_per_waiting_borrower=%.0f\n",
-              o.waiters, (with_actors - before_actors) / n, (with_waiters - with_actors) / n,
+              waiters, (with_actors - before_actors) / n, (with_waiters - with_actors) / n,
               (with_waiters - before_actors) / n);
   std::fflush(stdout);
   shutdown(self, pool); // fails the waiters
   for (auto& p : parked)
     caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  return (with_waiters - before_actors) / n;
+}
+
+// The case the others are compared with: 64 borrowers when measured, else the first.
+std::size_t reference_of(const std::vector<std::size_t>& borrowers) {
+  auto i = std::find(borrowers.begin(), borrowers.end(), std::size_t{64});
+  return i != borrowers.end() ? *i : borrowers.front();
+}
+
+void run_b3(caf::actor_system& sys, const options& o, bench::csv_rows& csv) {
+  if (o.borrowers.empty())
+    return;
+  auto reference = reference_of(o.borrowers);
+  std::vector<std::pair<std::size_t, cycle_result>> exapool_costs;
+  for (auto n : o.borrowers) {
+    std::vector<std::pair<const char*, cycle_result>> results;
+    results.emplace_back("exapool", best_of(sys, o, n, run_exapool));
+    if (o.floor) {
+      results.emplace_back("floor", best_of(sys, o, n, run_floor));
+      std::printf("best borrowers=%zu exapool_cycles_per_s=%.0f floor_cycles_per_s=%.0f "
+                  "exapool_vs_floor_cost=%.2f\n",
+                  n, 1e9 / results[0].second.ns_per_cycle, 1e9 / results[1].second.ns_per_cycle,
+                  results[0].second.ns_per_cycle / results[1].second.ns_per_cycle);
+    } else {
+      std::printf("best borrowers=%zu exapool_cycles_per_s=%.0f\n", n,
+                  1e9 / results[0].second.ns_per_cycle);
+    }
+    for (auto& [variant, r] : results) {
+      csv.add("B3", "cycle", variant, n, "cycles_per_s", 1e9 / r.ns_per_cycle, "cycles/s");
+      csv.add("B3", "cycle", variant, n, "ns_per_cycle", r.ns_per_cycle, "ns");
+      csv.add("B3", "cycle", variant, n, "cpu_ns_per_cycle", r.cpu_ns_per_cycle, "ns");
+    }
+    exapool_costs.emplace_back(n, results[0].second);
+  }
+  auto ref = std::find_if(exapool_costs.begin(), exapool_costs.end(),
+                          [&](auto& c) { return c.first == reference; });
+  for (auto& [n, r] : exapool_costs)
+    if (n != reference)
+      std::printf("cost_ratio_%zu_vs_%zu=%.2f\n", n, reference,
+                  r.ns_per_cycle / ref->second.ns_per_cycle);
+  std::fflush(stdout);
+}
+
+// B4: memory per waiting borrower and cost per cycle as the number of borrowers grows.
+void run_b4(caf::actor_system& sys, const options& o, bench::csv_rows& csv) {
+  for (auto w : o.waiters) {
+    auto bytes = measure_waiters(sys, o, w);
+    auto cost = best_of(sys, o, w, run_exapool);
+    csv.add("B4", "waiting", "exapool", w, "bytes_per_waiter", bytes, "B");
+    csv.add("B4", "waiting", "exapool", w, "ns_per_cycle", cost.ns_per_cycle, "ns");
+  }
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  auto o = parse(argc, argv);
-  bench_config cfg{o.policy};
-  caf::actor_system sys{cfg};
-  std::vector<double> costs;
-  for (auto n : o.borrowers) {
-    double best = run_cycles(sys, o, n);
-    for (int i = 1; i < o.repeat; ++i)
-      best = std::min(best, run_cycles(sys, o, n));
-    if (o.repeat > 1)
-      std::printf("best borrowers=%zu cycles_per_s=%.0f ns_per_cycle=%.1f\n", n, 1e9 / best, best);
-    costs.push_back(best);
+  options o;
+  try {
+    o = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "pool_bench: " << e.what() << "\n";
+    return 2;
   }
-  if (costs.size() >= 2)
-    std::printf("cost_ratio_%zu_vs_%zu=%.2f\n", o.borrowers.back(), o.borrowers.front(),
-                costs.back() / costs.front());
-  if (o.waiters > 0)
-    measure_waiters(sys, o);
+  try {
+    bench::csv_rows csv{o.csv};
+    bench_config cfg{o.policy};
+    caf::actor_system sys{cfg};
+    run_b3(sys, o, csv);
+    run_b4(sys, o, csv);
+  } catch (const std::exception& e) {
+    std::cerr << "pool_bench: " << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }
