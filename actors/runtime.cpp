@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <optional>
@@ -53,6 +54,8 @@ runtime::runtime(runtime_config config) : config_(std::move(config)) {
   configure(*own_config_);
   if (config_.scheduler_threads > 0)
     own_config_->set("scheduler.max-threads", config_.scheduler_threads);
+  if (config_.admin_port)
+    own_config_->load<caf::io::middleman>();
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);
   system_ = own_system_.get();
   start();
@@ -60,6 +63,11 @@ runtime::runtime(runtime_config config) : config_(std::move(config)) {
 
 runtime::runtime(caf::actor_system& system, runtime_config config)
     : config_(std::move(config)), system_(&system) {
+  if (config_.admin_port && !system.has_middleman())
+    throw runtime_error(pool_errc::invalid_config,
+                        "exapool invalid_config: exapool.admin-port needs CAF's io middleman in "
+                        "the actor system: call cfg.load<caf::io::middleman>() on its "
+                        "actor_system_config before making it");
   start();
 }
 
@@ -69,9 +77,41 @@ void runtime::start() {
   sup.make_backend = config_.make_backend;
   sup.request_slack = config_.slack;
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
+  if (!config_.admin_port)
+    return;
+  try {
+    start_admin();
+  } catch (...) {
+    // No destructor runs after a throwing constructor: stop what runs, or the system hangs.
+    stop_admin();
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    supervisor_ = nullptr;
+    throw;
+  }
+}
+
+void runtime::start_admin() {
+  admin_ = spawn_admin(*system_, supervisor_, 2 * config_.slack);
+  admin_port_ = publish_admin(*system_, admin_, config_.admin_host, *config_.admin_port);
+}
+
+// Closes the port first (on a system the runtime attached to, it would stay open otherwise).
+void runtime::stop_admin() {
+  if (!admin_)
+    return;
+  if (admin_port_ != 0)
+    static_cast<void>(system_->middleman().unpublish(admin_, admin_port_));
+  caf::anon_send_exit(admin_, caf::exit_reason::user_shutdown);
+  admin_ = nullptr;
+  admin_port_ = 0;
+}
+
+std::uint16_t runtime::admin_port() const {
+  return admin_port_;
 }
 
 runtime::~runtime() {
+  stop_admin();
   try {
     shutdown();
   } catch (const std::exception&) {

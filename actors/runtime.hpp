@@ -9,6 +9,7 @@
 //   rt.shutdown();                            // every server session closed
 #pragma once
 
+#include "actors/admin_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "messages/credentials.hpp"
@@ -22,7 +23,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +40,13 @@ struct runtime_config {
   std::size_t scheduler_threads = 0;
   // How much longer than the pool's own timeouts a blocking call waits before it gives up.
   caf::timespan slack = std::chrono::seconds(10);
+  // The admin endpoint (actors/admin_actor.hpp) `exapool stats` reads: when set, the runtime
+  // publishes it on admin_host:admin_port (0: a free port; see runtime::admin_port()). It
+  // needs CAF's io middleman: the runtime loads it into a system it makes; a system it
+  // attaches to must have it loaded (cfg.load<caf::io::middleman>()), else the runtime throws.
+  // No authentication: keep the default loopback address unless the network is trusted.
+  std::optional<std::uint16_t> admin_port;
+  std::string admin_host = "127.0.0.1";
 
   // pool.max_size from EXAPOOL_POOL_SIZE, else DBT_CONN_POOL_SIZE, else 5. Throws
   // runtime_error (invalid_config, naming the variable) for a bad value.
@@ -83,11 +93,15 @@ public:
   pool_stats stats(const credentials& creds);
   std::vector<pool_stats> stats();
   std::size_t pool_restarts();
+  // The port the admin endpoint listens on; 0 when there is none.
+  std::uint16_t admin_port() const;
   // Drains every pool; afterwards every call fails with shutting_down. Idempotent.
   std::vector<pool_stats> shutdown();
 
 private:
   void start();
+  void start_admin();
+  void stop_admin();
   template <class T, class... Ts> T ask(caf::timespan timeout, const Ts&... xs);
   template <class T, class Request> T ask_session(const credentials& creds, Request request);
 
@@ -96,6 +110,8 @@ private:
   std::unique_ptr<caf::actor_system> own_system_;
   caf::actor_system* system_ = nullptr;
   supervisor_actor supervisor_;
+  admin_actor admin_;
+  std::uint16_t admin_port_ = 0;
 };
 
 } // namespace exapool

@@ -1,5 +1,7 @@
 #include "actors/runtime_options.hpp"
 
+#include <caf/io/middleman.hpp>
+
 namespace exapool {
 namespace {
 
@@ -26,7 +28,11 @@ runtime_system_config::runtime_system_config() {
       .add(pool.keepalive_interval, "keepalive-interval", "validate idle connections this often")
       .add(pool.backoff_initial, "backoff-initial", "first retry delay after a failed connect")
       .add(pool.backoff_max, "backoff-max", "longest retry delay after failed connects")
-      .add(pool.shutdown_grace, "shutdown-grace", "wait for leased connections at shutdown");
+      .add(pool.shutdown_grace, "shutdown-grace", "wait for leased connections at shutdown")
+      .add(admin_port, "admin-port",
+           "serve pool stats to `exapool stats` on this TCP port (0: off)")
+      .add(admin_host, "admin-host",
+           "address the admin port listens on (no authentication: keep it local)");
   runtime::configure(*this);
 }
 
@@ -54,7 +60,17 @@ runtime_config runtime_system_config::to_runtime_config() const {
                              std::pair{"keepalive-interval", config.pool.keepalive_interval},
                              std::pair{"shutdown-grace", config.pool.shutdown_grace}})
     check(value.count() >= 0, std::string("exapool.") + name + " must not be negative");
+  check(!admin_host.empty(), "exapool.admin-host must not be empty");
+  if (admin_port != 0) {
+    config.admin_port = admin_port;
+    config.admin_host = admin_host;
+  }
   return config;
+}
+
+void runtime_system_config::load_admin_middleman() {
+  if (admin_port != 0)
+    load<caf::io::middleman>();
 }
 
 } // namespace exapool

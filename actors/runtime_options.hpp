@@ -5,13 +5,17 @@
 //   max-size=8
 //   acquire-timeout=5s
 // in caf-application.ini. A max-size left unset comes from EXAPOOL_POOL_SIZE, else the seed's
-// DBT_CONN_POOL_SIZE, else 5.
+// DBT_CONN_POOL_SIZE, else 5. `--exapool.admin-port=7433` turns on the admin endpoint that
+// `exapool stats` reads (the actor system then needs CAF's io middleman: load_admin_middleman).
 #pragma once
 
 #include "actors/runtime.hpp"
 #include "messages/pool_config.hpp"
 
 #include <caf/actor_system_config.hpp>
+
+#include <cstdint>
+#include <string>
 
 namespace exapool {
 
@@ -24,7 +28,13 @@ public:
   // naming the option or variable) for a value no pool can run with.
   runtime_config to_runtime_config() const;
 
-  pool_config pool{}; // bound to the options; max_size 0 means "from the environment"
+  // Loads CAF's io middleman when the options ask for the admin endpoint. Call it after
+  // parsing and before making the actor system from this config.
+  void load_admin_middleman();
+
+  pool_config pool{};           // bound to the options; max_size 0 means "from the environment"
+  std::uint16_t admin_port = 0; // 0: no admin endpoint
+  std::string admin_host = "127.0.0.1";
 };
 
 } // namespace exapool

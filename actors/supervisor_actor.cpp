@@ -2,6 +2,7 @@
 
 #include "actors/request_errors.hpp"
 #include "messages/errors.hpp"
+#include "messages/stats_json.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -20,6 +21,7 @@ namespace {
 struct pool_entry {
   pool_actor handle;
   backend_factory make_backend; // bound to the pool's credentials, to restart it
+  std::string label;            // pool_label of those credentials, put into its stats
 };
 
 struct supervisor_state {
@@ -45,12 +47,13 @@ caf::error refused_while_draining() {
 
 // Spawns the pool of `key` and watches it (monitor, not link: a pool's crash must never take
 // the supervisor down; the supervisor restarts it instead).
-pool_actor start_pool(supervisor_pointer self, const pool_key& key, backend_factory make_backend) {
+pool_actor start_pool(supervisor_pointer self, const pool_key& key, backend_factory make_backend,
+                      std::string label) {
   auto& st = self->state;
   auto handle = spawn_pool(self->system(), key, st.config.pool, make_backend);
   self->monitor(handle);
   st.keys_by_address[handle.address()] = key;
-  st.pools[key] = pool_entry{handle, std::move(make_backend)};
+  st.pools[key] = pool_entry{handle, std::move(make_backend), std::move(label)};
   return handle;
 }
 
@@ -60,7 +63,8 @@ pool_actor pool_for(supervisor_pointer self, const credentials& creds) {
   if (auto i = st.pools.find(key); i != st.pools.end())
     return i->second.handle;
   auto make = st.config.make_backend;
-  return start_pool(self, key, [make, creds] { return make(creds); });
+  return start_pool(
+      self, key, [make, creds] { return make(creds); }, pool_label(creds));
 }
 
 // A pool went down. While running, that is a crash: start a fresh pool for the same key (its
@@ -82,8 +86,9 @@ void on_pool_down(supervisor_pointer self, const caf::down_msg& down) {
   }
   ++st.restarts;
   auto make_backend = std::move(entry->second.make_backend);
+  auto label = std::move(entry->second.label);
   st.pools.erase(entry);
-  start_pool(self, key, std::move(make_backend));
+  start_pool(self, key, std::move(make_backend), std::move(label));
 }
 
 // A caller reports the pool of `creds` dead. Killing it first means a mistaken report can never
@@ -98,8 +103,9 @@ pool_actor replace_pool(supervisor_pointer self, const credentials& creds, const
   st.keys_by_address.erase(gone.address()); // its down message changes nothing any more
   ++st.restarts;
   auto make_backend = std::move(entry->second.make_backend);
+  auto label = std::move(entry->second.label);
   st.pools.erase(entry);
-  return start_pool(self, key, std::move(make_backend));
+  return start_pool(self, key, std::move(make_backend), std::move(label));
 }
 
 caf::timespan prewarm_timeout(const supervisor_state& st, const credentials& creds, std::size_t n) {
@@ -151,7 +157,8 @@ caf::result<std::vector<pool_stats>> all_stats(supervisor_pointer self) {
   for (auto& [key, entry] : st.pools)
     self->request(entry.handle, st.config.request_slack, stats_atom::value)
         .then(
-            [c](pool_stats& s) {
+            [c, label = entry.label](pool_stats& s) {
+              s.label = label;
               c->stats.push_back(std::move(s));
               c->one_done();
             },
@@ -172,10 +179,14 @@ caf::result<pool_stats> one_stats(supervisor_pointer self, const pool_key& key) 
   auto rp = self->make_response_promise<pool_stats>();
   auto slack = st.config.request_slack;
   self->request(i->second.handle, slack, stats_atom::value)
-      .then([rp](pool_stats& s) mutable { rp.deliver(std::move(s)); },
-            [rp, slack](caf::error& err) mutable {
-              rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "stats", slack));
-            });
+      .then(
+          [rp, label = i->second.label](pool_stats& s) mutable {
+            s.label = label;
+            rp.deliver(std::move(s));
+          },
+          [rp, slack](caf::error& err) mutable {
+            rp.deliver(exapool_error_from(err, pool_errc::pool_failed, "stats", slack));
+          });
   return rp;
 }
 
@@ -215,13 +226,15 @@ caf::result<std::vector<pool_stats>> drain(supervisor_pointer self) {
     };
     self->request(entry.handle, timeout, shutdown_atom::value)
         .then(
-            [self, one_done](pool_stats& s) {
+            [self, one_done, label = entry.label](pool_stats& s) {
+              s.label = label;
               self->state.final_stats.push_back(std::move(s));
               one_done();
             },
-            [self, one_done, key = key](caf::error&) {
+            [self, one_done, key = key, label = entry.label](caf::error&) {
               pool_stats gone;
               gone.key = key;
+              gone.label = label;
               self->state.final_stats.push_back(std::move(gone));
               one_done();
             });

@@ -2,6 +2,7 @@
 // statements) twice against the same server: first the seed's "before" (a new connection per
 // unit of work), then through exapool with a prewarmed pool, and prints both side by side.
 // Without a DSN it starts exasim with a login latency modelled on the seed's measurement.
+// With --exapool.admin-port=P, `exapool stats --stats.port=P` shows the pool while it runs.
 #include "actors/runtime_options.hpp"
 #include "apps/exapool/command.hpp"
 #include "apps/exapool/options.hpp"
@@ -249,6 +250,7 @@ int run_demo(int argc, char** argv) {
   demo_config cfg;
   if (auto code = parse_options(cfg, argc, argv))
     return *code;
+  cfg.load_admin_middleman();
   if (cfg.sessions == 0 || cfg.statements == 0 || cfg.sessions > 1000) {
     std::cerr << "error: --demo.sessions must be 1..1000 and --demo.statements at least 1\n";
     return 2;
@@ -283,18 +285,24 @@ int run_demo(int argc, char** argv) {
       setup.disconnect();
     }
     auto opened_before = [&] { return sim ? sim->stats().sessions_opened : 0; };
-    auto base = opened_before();
-    auto before = run_without_pool(creds, cfg);
-    before.server_sessions = opened_before() - base;
-    base = opened_before();
     caf::actor_system sys{cfg};
-    phase_result after;
+    phase_result before, after;
     {
+      // Made before the first phase (which does not use it) so that its admin endpoint is up
+      // for the whole run: the pool's phase alone is over in a few seconds.
       runtime rt{sys, rt_config};
+      if (rt.admin_port() != 0) {
+        std::printf("pool stats while it runs: exapool stats --stats.port=%u\n", rt.admin_port());
+        std::fflush(stdout);
+      }
+      auto base = opened_before();
+      before = run_without_pool(creds, cfg);
+      before.server_sessions = opened_before() - base;
+      base = opened_before();
       after = run_with_pool(creds, cfg, rt);
       rt.shutdown();
+      after.server_sessions = opened_before() - base;
     }
-    after.server_sessions = opened_before() - base;
     print_table(before, after, total, sim != nullptr);
     for (const auto* r : {&before, &after})
       if (r->failures > 0)
