@@ -418,12 +418,12 @@ caf::behavior driver(caf::event_based_actor* self, exapool::session_actor sessio
   }};
 }
 
-measured run_exapool(const exapool::credentials& creds, const workload& w, std::size_t n,
-                     const plan& p, const bench_config& cfg) {
+// A fresh runtime (supervisor, pool) per case, attached to the program's actor system.
+measured run_exapool(caf::actor_system& sys, const exapool::credentials& creds, const workload& w,
+                     std::size_t n, const plan& p, const bench_config& cfg) {
   exapool::runtime_config config;
   config.pool.max_size = cfg.pool_size;
-  config.scheduler_threads = cfg.scheduler_threads;
-  exapool::runtime rt{config};
+  exapool::runtime rt{sys, config};
   measured m;
   m.variant = "exapool";
   auto warm = rt.prewarm(creds, cfg.pool_size);
@@ -611,6 +611,14 @@ int run(bench_config& cfg) {
               "  exapool/this: exapool's queries/s divided by the variant's.\n",
               cfg.pool_size, cfg.pool_size, cfg.pool_size, cfg.pool_size);
 
+  // One actor system for every exapool case, made from this program's options: CAF's own
+  // settings (--scheduler.policy, --work-stealing.*) apply to it.
+  if (cfg.scheduler_threads > 0)
+    cfg.set("scheduler.max-threads", cfg.scheduler_threads);
+  std::unique_ptr<caf::actor_system> sys;
+  if (std::find(variants->begin(), variants->end(), "exapool") != variants->end())
+    sys = std::make_unique<caf::actor_system>(cfg);
+
   std::size_t failed_cases = 0;
   try {
     if (std::find(workloads->begin(), workloads->end(), "rows1000") != workloads->end())
@@ -626,7 +634,7 @@ int run(bench_config& cfg) {
       for (const auto& v : *variants) {
         measured m;
         if (v == "exapool")
-          m = run_exapool(creds, w, n, p, cfg);
+          m = run_exapool(*sys, creds, w, n, p, cfg);
         else if (v == "no_pool")
           m = run_no_pool(opts, w, n, p);
         else if (v == "lock_seed")
@@ -659,6 +667,7 @@ int run(bench_config& cfg) {
 
 int main(int argc, char** argv) {
   bench_config cfg;
+  exapool::runtime::configure(cfg); // exapool's errors rendered by name
   if (auto code = exapool::cli::parse_options(cfg, argc, argv))
     return *code;
   try {
