@@ -526,7 +526,7 @@ void append_csv(exapool::bench::csv_rows& csv, const workload& w, std::size_t se
     csv.add("B1", w.name, r.variant, sessions, "p50_latency", r.p50, "ms");
     csv.add("B1", w.name, r.variant, sessions, "p99_latency", r.p99, "ms");
     csv.add("B1", w.name, r.variant, sessions, "connections", static_cast<double>(r.connections),
-            "connections");
+            "count");
   }
 }
 
