@@ -96,7 +96,7 @@ if wants b2; then
   expect_png b2_cost.png
 fi
 if wants pool; then
-  expect_rows B3 cycle exapool "cycles_per_s ns_per_cycle"
+  expect_rows B3 cycle "exapool floor" "cycles_per_s ns_per_cycle"
   expect_rows B4 waiting exapool "bytes_per_waiter ns_per_cycle"
   expect_table "B3 cycle: cycles_per_s"
   expect_table "B4 waiting: bytes_per_waiter"
