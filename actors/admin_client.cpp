@@ -25,6 +25,11 @@ std::string why(caf::actor_system& sys, const caf::error& err, caf::timespan tim
   if (err == caf::sec::cannot_connect_to_node)
     return "nothing listens there (is exapool.admin-port set in the service, and this its "
            "host and port?)";
+  if (err == caf::sec::disconnect_during_handshake)
+    return "something listens there, but it is not an exapool admin endpoint (it did not "
+           "complete CAF's handshake)";
+  if (err == caf::sec::no_actor_published_at_port)
+    return "a CAF node listens there but publishes no actor on this port";
   if (err == caf::sec::request_timeout)
     return "no answer within " + describe_span(timeout) +
            " (is this an exapool admin endpoint? the service may be busy)";
