@@ -5,7 +5,73 @@
 
 namespace exapool::cli {
 
+namespace {
+
+// The config's option set is protected; a member pointer taken in a derived class reads it
+// from any config without a cast.
+struct option_set_access : caf::actor_system_config {
+  static const caf::config_option_set& of(const caf::actor_system_config& cfg) {
+    return cfg.*(&option_set_access::custom_options_);
+  }
+};
+
+// Groups CAF 0.17 registers itself: listed by --long-help, not by --help.
+bool is_cafs_own(caf::string_view category) {
+  for (const char* own : {"global", "scheduler", "work-stealing", "logger", "middleman", "openssl",
+                          "opencl", "stream", "caf"})
+    if (category == caf::string_view{own})
+      return true;
+  return false;
+}
+
+std::string text_of(caf::string_view view) {
+  return std::string(view.begin(), view.end());
+}
+
+// "exapool demo" for a subcommand (it sees its own name as argv[0]), else the program's name.
+std::string program_name(int argc, char** argv) {
+  if (argc == 0)
+    return "exapool";
+  std::string name = argv[0];
+  auto slash = name.rfind('/');
+  return slash == std::string::npos ? "exapool " + name : name.substr(slash + 1);
+}
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "-?")
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+void print_own_options(const caf::actor_system_config& cfg, std::ostream& out) {
+  std::size_t printed = 0;
+  for (const auto& opt : option_set_access::of(cfg)) {
+    if (is_cafs_own(opt.category()))
+      continue;
+    ++printed;
+    out << "  --" << text_of(opt.full_name());
+    if (!opt.is_flag())
+      out << "=<" << text_of(opt.type_name()) << ">";
+    out << "\n      " << text_of(opt.description()) << "\n";
+  }
+  if (printed == 0)
+    out << "  none of its own\n";
+}
+
 std::optional<int> parse_options(caf::actor_system_config& cfg, int argc, char** argv) {
+  if (asks_for_help(argc, argv)) {
+    std::cout << "usage: " << program_name(argc, argv) << " [options]\n\noptions:\n";
+    print_own_options(cfg, std::cout);
+    std::cout << "\nOptions may also come from caf-application.ini ([group] key=value) or\n"
+                 "--config-file=<file>; boolean options are flags. --long-help adds CAF's own\n"
+                 "options (scheduler, logger, ...).\n";
+    return 0;
+  }
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "error: " << to_string(err) << "\n";
     for (int i = 1; i < argc; ++i) {
