@@ -141,7 +141,9 @@ step() {
   shift
   local log="$out/logs/$name.log"
   say "step $name: $*"
+  local started=$SECONDS
   "$@" 2>&1 | tee "$log" || die "step '$name' exited with an error (log: $log)"
+  say "step $name done in $((SECONDS - started)) s"
 }
 
 # After a step, every variant it should have measured must have rows: no silently missing part.
