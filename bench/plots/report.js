@@ -47,7 +47,8 @@ function readRows(csvPath) {
     const sessions = Number(f[3]);
     if (f.length !== 7 || !Number.isFinite(value) || !Number.isInteger(sessions))
       fail(`${csvPath} line ${i + 2}: not a row of ${HEADER}: ${line}`);
-    return { benchmark: f[0], workload: f[1], variant: f[2], sessions, metric: f[4], value, unit: f[6] };
+    const [benchmark, workload, variant, , metric, , unit] = f;
+    return { benchmark, workload, variant, sessions, metric, value, unit };
   });
 }
 
@@ -63,7 +64,9 @@ function variantsOf(rows) {
 
 function format(value) {
   if (value === undefined) return '–';
-  if (Math.abs(value) >= 100) return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  // Thousands grouped with commas: 1,234,567.
+  if (Math.abs(value) >= 100)
+    return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return Number(value.toPrecision(3)).toString();
 }
 
@@ -75,8 +78,12 @@ function cellMap(rows) {
 }
 
 function markdownTable(corner, columns, rowNames, cellOf) {
-  const lines = [`| ${corner} | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---:').join('|')}|`];
-  for (const name of rowNames) lines.push(`| ${name} | ${columns.map((c) => cellOf(name, c)).join(' | ')} |`);
+  const lines = [
+    `| ${corner} | ${columns.join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
+  ];
+  for (const name of rowNames)
+    lines.push(`| ${name} | ${columns.map((c) => cellOf(name, c)).join(' | ')} |`);
   return lines.join('\n');
 }
 
@@ -112,25 +119,29 @@ function ratioTable(rows) {
   return markdownTable('exapool ÷ variant', sessions, others, (v, s) => {
     const mine = cells.get(`exapool|${s}`);
     const theirs = cells.get(`${v}|${s}`);
-    return mine === undefined || theirs === undefined || theirs === 0 ? '–' : `${(mine / theirs).toFixed(2)}x`;
+    if (mine === undefined || theirs === undefined || theirs === 0) return '–';
+    return `${(mine / theirs).toFixed(2)}x`;
   });
 }
 
 function targetLines(rows) {
   const lines = [];
   for (const workload of unique(rows.filter((r) => r.benchmark === 'B1').map((r) => r.workload))) {
-    const cells = cellMap(rows.filter((r) => r.benchmark === 'B1' && r.workload === workload && r.metric === 'qps'));
+    const qps = (r) => r.benchmark === 'B1' && r.workload === workload && r.metric === 'qps';
+    const cells = cellMap(rows.filter(qps));
     const mine = cells.get('exapool|32');
     for (const t of TARGETS) {
       const theirs = cells.get(`${t.variant}|32`);
       if (mine === undefined || theirs === undefined) continue;
       const ratio = mine / theirs;
       const verdict = ratio >= t.atLeast ? 'met' : `missed by ${(t.atLeast - ratio).toFixed(2)}`;
-      lines.push(`| ${workload} | ${t.variant} | ${ratio.toFixed(2)}x | ≥ ${t.atLeast}x | ${verdict} |`);
+      const fields = [workload, t.variant, `${ratio.toFixed(2)}x`, `≥ ${t.atLeast}x`, verdict];
+      lines.push(`| ${fields.join(' | ')} |`);
     }
   }
   if (lines.length === 0) return '';
-  return ['| workload | against | exapool ÷ it | target | |', '|---|---|---:|---:|---|', ...lines].join('\n');
+  const header = ['| workload | against | exapool ÷ it | target | |', '|---|---|---:|---:|---|'];
+  return [...header, ...lines].join('\n');
 }
 
 function machineSection(machinePath) {
@@ -166,12 +177,19 @@ function writeMarkdown(rows, machinePath, outDir) {
         if (done.has(metric)) continue;
         done.add(metric);
         const all = ofBenchmark.filter((r) => r.metric === metric);
-        md.push(`### ${benchmark}: ${metric} (${all[0].unit}, sessions ${all[0].sessions})`, '', byWorkloadTable(all), '');
+        const title = `### ${benchmark}: ${metric} (${all[0].unit}, sessions ${all[0].sessions})`;
+        md.push(title, '', byWorkloadTable(all), '');
         continue;
       }
-      md.push(`### ${benchmark} ${workload}: ${metric} (${group[0].unit})`, '', valueTable(group), '');
+      const title = `### ${benchmark} ${workload}: ${metric} (${group[0].unit})`;
+      md.push(title, '', valueTable(group), '');
       if ((RATIO_METRICS[benchmark] || []).includes(metric) && variantsOf(group).length > 1)
-        md.push(`${benchmark} ${workload}: ${metric}, exapool ÷ variant (above 1: exapool is faster)`, '', ratioTable(group), '');
+        md.push(
+          `${benchmark} ${workload}: ${metric}, exapool ÷ variant (above 1: exapool is faster)`,
+          '',
+          ratioTable(group),
+          '',
+        );
     }
   }
   fs.writeFileSync(path.join(outDir, 'results.md'), md.join('\n'));
@@ -179,8 +197,10 @@ function writeMarkdown(rows, machinePath, outDir) {
 
 function writeWide(file, variants, lineKeys, cells) {
   const lines = [['key', ...variants.map((v) => `"${v}"`)].join(' ')];
-  for (const k of lineKeys)
-    lines.push([k, ...variants.map((v) => (cells.has(`${v}|${k}`) ? cells.get(`${v}|${k}`) : 'NaN'))].join(' '));
+  for (const k of lineKeys) {
+    const values = variants.map((v) => (cells.has(`${v}|${k}`) ? cells.get(`${v}|${k}`) : 'NaN'));
+    lines.push([k, ...values].join(' '));
+  }
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
@@ -209,6 +229,7 @@ function writePlotData(rows, outDir) {
 function main() {
   const [csvPath, machinePath, outDir] = process.argv.slice(2);
   if (!outDir) fail('usage: report.js <results.csv> <machine.txt> <out dir>');
+  fs.mkdirSync(outDir, { recursive: true });
   const rows = readRows(csvPath);
   if (rows.length === 0) fail(`${csvPath} holds no rows`);
   writeMarkdown(rows, machinePath, outDir);
