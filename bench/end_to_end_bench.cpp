@@ -20,6 +20,8 @@
 //       [--bench.queries=0] [--bench.pool-size=8] [--bench.workloads=select1,rows1000]
 //       [--bench.variants=...] [--bench.dsn=host:port [--bench.fingerprint=F]
 //       [--bench.nocertcheck]] [--bench.wss] [--bench.csv=FILE]
+// exapool runs on one actor system made from this program's options, so CAF's own settings
+// apply to it (e.g. --scheduler.max-threads=2, --work-stealing.moderate-poll-attempts=0).
 #include "actors/connection_actor.hpp"
 #include "actors/runtime.hpp"
 #include "apps/exapool/options.hpp"
@@ -27,6 +29,7 @@
 #include "bench/peers/lock_pool.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
+#include "integration/exasol/dsn.hpp"
 
 #include <caf/all.hpp>
 
@@ -247,9 +250,11 @@ measured run_threads(const std::string& variant, std::size_t threads, const plan
     pool.emplace_back([&, i, worker = make_worker()] {
       auto& tally = tallies[i];
       worker.setup(tally);
+      bool usable = tally.errors == 0; // a failed setup (no connection) runs no queries
       line.ready_and_wait();
       auto deadline = line.start() + std::chrono::duration<double>(p.seconds);
-      for (std::size_t n = 0; p.queries > 0 ? n < p.queries : clock_type::now() < deadline; ++n) {
+      for (std::size_t n = 0;
+           usable && (p.queries > 0 ? n < p.queries : clock_type::now() < deadline); ++n) {
         auto t0 = clock_type::now();
         auto errors_before = tally.errors;
         worker.one_query(tally);
@@ -589,7 +594,16 @@ int run(bench_config& cfg) {
     where = "exasim in-process on 127.0.0.1:" + std::to_string(sim->port());
   } else {
     creds.dsn = cfg.wss ? dsn_with_fingerprint(cfg.dsn, cfg.fingerprint) : cfg.dsn;
+    if (!cfg.wss && (!cfg.fingerprint.empty() || cfg.nocertcheck))
+      std::cerr << "note: bench.fingerprint and bench.nocertcheck apply to wss only (give "
+                   "--bench.wss); plain ws is used\n";
     where = "server at " + cfg.dsn;
+  }
+  try {
+    exasol::parse_dsn(creds.dsn, creds.tls); // a bad DSN is named now, not once per query
+  } catch (const std::exception& e) {
+    std::cerr << "bench.dsn: " << e.what() << "\n";
+    return 2;
   }
   auto opts = exapool::connection_options_of(creds);
 
