@@ -100,15 +100,18 @@ require_file() {
 }
 
 check_tools() {
-  command -v gnuplot >/dev/null || die "gnuplot is not installed (Debian: gnuplot-nox; ./run.sh bench installs it)"
+  command -v gnuplot >/dev/null ||
+    die "gnuplot is not installed (Debian: gnuplot-nox; ./run.sh bench installs it)"
   command -v node >/dev/null || die "node is not installed (./run.sh bench installs it)"
   wants wire && require_file "$build/bench/wire_bench" "W"
   wants b1 && require_file "$build/bench/end_to_end_bench" "B1"
   if wants b1 || wants b1_ts; then require_file "$build/apps/exapool" "exasim for B1"; fi
   if wants wire || wants b1_ts; then
-    require_file "$top/integration/peers/node_modules" "the TypeScript driver" "npm ci in integration/peers"
+    require_file "$top/integration/peers/node_modules" "the TypeScript driver" \
+      "npm ci in integration/peers"
   fi
-  wants b1_ts && require_file "$top/bench/peers/exasolpool_bench.js" "B1 ExasolPool" "not in this checkout"
+  wants b1_ts &&
+    require_file "$top/bench/peers/exasolpool_bench.js" "B1 ExasolPool" "not in this checkout"
   wants b2 && require_file "$build/bench/connection_cost_bench" "B2"
   wants pool && require_file "$build/bench/pool_bench" "B3/B4"
   wants hikari && require_file "$top/bench/peers/hikari/run.sh" "B3 HikariCP" "not in this checkout"
@@ -130,7 +133,9 @@ write_machine() {
     echo "CPU=${cpu:-unknown}"
     echo "memory=${mem:-unknown}"
     echo "system=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), kernel $(uname -r)"
-    echo "run=$([ "$quick" = 1 ] && echo "--quick (tiny sizes: the figures mean nothing)" || echo "full") parts $parts, $seconds s per W/B1 case"
+    local size="full"
+    [ "$quick" = 0 ] || size="--quick (tiny sizes: the figures mean nothing)"
+    echo "run=$size, parts $parts, $seconds s per W/B1 case"
   } >"$out/machine.txt"
 }
 
@@ -153,12 +158,14 @@ require_rows() {
   local variant
   for variant in "$@"; do
     awk -F, -v b="$benchmark" -v v="$variant" '$1 == b && $3 == v {found = 1} END {exit !found}' \
-      "$csv" || die "step '$name' wrote no $benchmark rows for variant '$variant' to $csv (log: $out/logs/$name.log)"
+      "$csv" ||
+      die "step '$name' wrote no $benchmark rows for variant '$variant' (log: $out/logs/$name.log)"
   done
 }
 
 # One exasim for both B1 programs, so the C++ variants and the TypeScript pool meet the same
-# server, both over wss with its certificate pinned (as against Exasol 8, which requires TLS). Its stdin is a FIFO the suite holds open: closing it (or the suite dying) stops it.
+# server, both over wss with its certificate pinned (as against Exasol 8, which requires TLS).
+# Its stdin is a FIFO the suite holds open: closing it (or the suite dying) stops it.
 sim_pid=""
 start_exasim() {
   local fifo="$out/logs/exasim.stdin"
@@ -170,11 +177,13 @@ start_exasim() {
   local i
   for i in $(seq 1 300); do
     if grep -q '^exasim ready ' "$out/logs/exasim.out"; then break; fi
-    kill -0 "$sim_pid" 2>/dev/null || die "exasim (exapool sim) ended at start: $(cat "$out/logs/exasim.log")"
+    kill -0 "$sim_pid" 2>/dev/null ||
+      die "exasim (exapool sim) ended at start: $(cat "$out/logs/exasim.log")"
     sleep 0.1
   done
   local ready
-  ready=$(grep '^exasim ready ' "$out/logs/exasim.out") || die "exasim (exapool sim) did not report ready within 30 s"
+  ready=$(grep '^exasim ready ' "$out/logs/exasim.out") ||
+    die "exasim (exapool sim) did not report ready within 30 s"
   sim_dsn=$(sed -n 's/.* dsn=\([^ ]*\).*/\1/p' <<<"$ready")
   sim_fingerprint=$(sed -n 's/.* fingerprint=\([0-9a-f]*\).*/\1/p' <<<"$ready")
   sim_port=$(sed -n 's/.* port=\([0-9]*\).*/\1/p' <<<"$ready")
@@ -305,7 +314,8 @@ main() {
   wants hikari && run_hikari
   report
   update_readme
-  say "done in $((SECONDS - started)) s: $csv, $out/results.md, $(cd "$out" && ls *.png 2>/dev/null | tr '\n' ' ')"
+  say "done in $((SECONDS - started)) s: $csv, $out/results.md and the plots $(cd "$out" &&
+    ls *.png 2>/dev/null | tr '\n' ' ')"
 }
 
 main "$@"
