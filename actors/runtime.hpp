@@ -66,8 +66,10 @@ private:
 
 class runtime {
 public:
-  // Registers the "exapool" error category so CAF renders exapool errors by name. The runtime
-  // does it for a system it makes; call it on your config before making a system to attach to.
+  // Registers the "exapool" error category so CAF renders exapool errors by name, and sets the
+  // scheduler's idle polling to what a pool of blocking connections needs (no 50 us polling
+  // phase; see runtime.cpp). The runtime does it for a system it makes; call it on your config
+  // before parsing and making a system to attach to.
   static void configure(caf::actor_system_config& cfg);
 
   explicit runtime(runtime_config config = {});
