@@ -1,8 +1,16 @@
-// The connection actor: owns one Exasol session and runs one request at a time on it. It
-// accepts SQL only under the lease id the pool made current, so a lease that was given back
-// (or taken back from a dead borrower) can never touch the connection again. It tells its pool
-// when the session becomes dirty (attributes changed, transaction open, prepared statements
-// left open), so a return can skip the reset round trip when nothing changed.
+// The connection actor: owns one Exasol session and runs one request at a time on it, under
+// a lease. Lease ids grow strictly per connection, which lets the connection tell by itself
+// which lease may run SQL: it keeps `current` (the lease in use, 0 none) and `ended` (the
+// highest lease id known to have ended). A request under lease L is accepted iff
+// L != 0 && L > ended && L >= current; an L above current becomes current (the pool hands out
+// a new lease only after the previous one ended). Leases end in two ways:
+// - at the connection: execute-and-release ends the lease with its statement and tells the
+//   pool (released) before it replies to the borrower;
+// - at the pool (give_back, a dead borrower, shutdown): the pool sends end_lease before it hands
+//   the connection to anyone else, so the ended id is refused from then on.
+// A lease that ended can never run SQL again. The connection also tells its pool when the
+// session becomes dirty (attributes changed, transaction open, prepared statements left open),
+// so a return can skip the reset round trip when nothing changed.
 #pragma once
 
 #include "integration/exasol/connection.hpp"
@@ -20,13 +28,17 @@
 
 namespace exapool {
 
-using activate_atom = caf::atom_constant<caf::atom("activate")>;
+using end_lease_atom = caf::atom_constant<caf::atom("end_lease")>;
 using dirty_atom = caf::atom_constant<caf::atom("dirty")>;
+using released_atom = caf::atom_constant<caf::atom("released")>;
 
 // What a connection actor tells its pool without being asked.
 using connection_listener = caf::typed_actor<
     // The session under this lease id is no longer at the pool's baseline.
-    caf::reacts_to<dirty_atom, std::uint64_t>>;
+    caf::reacts_to<dirty_atom, std::uint64_t>,
+    // This lease ended at the connection (execute-and-release); true when the session is dirty
+    // (the pool resets it before reuse). Sent before the borrower's reply.
+    caf::reacts_to<released_atom, std::uint64_t, bool>>;
 
 using connection_actor = caf::typed_actor<
     // Connect and log in. Replies the server's session id, or an error (auth, connect) whose
@@ -37,10 +49,14 @@ using connection_actor = caf::typed_actor<
     // Back to the baseline (rollback, close prepared statements, attributes as at login): true
     // when clean now, false when it cannot be (the pool then closes it).
     caf::replies_to<reset_atom>::with<bool>,
-    // From now on only this lease id may run SQL (0: none).
-    caf::reacts_to<activate_atom, std::uint64_t>,
-    // SQL under a lease. A lease id that is not the current one gets pool_errc::stale_lease.
+    // This lease ended at the pool: it (and every lower id) is refused from now on.
+    caf::reacts_to<end_lease_atom, std::uint64_t>,
+    // SQL under a lease. A lease id that ended, or is older than the current one, gets
+    // pool_errc::stale_lease. A newer id becomes current (a dirty session is reset first).
     caf::replies_to<execute_atom, std::uint64_t, std::string>::with<query_result>,
+    // SQL under a lease, and the lease ends with it, failed or not: the pool hears
+    // (released_atom) before the borrower has the reply. A stale lease is refused as above.
+    caf::replies_to<execute_atom, std::uint64_t, std::string, release_atom>::with<query_result>,
     // Starts an explicit transaction under a lease (Exasol has no BEGIN: autocommit goes off).
     // The session is dirty from then on, so its return restores autocommit.
     caf::replies_to<begin_atom, std::uint64_t>::with<bool>,

@@ -33,7 +33,9 @@ using pool_impl = pool_actor::extend<caf::reacts_to<timeout_atom>, caf::reacts_t
                                      caf::reacts_to<retry_atom>, caf::reacts_to<grace_atom>>;
 
 // A lease id carries the slot of its connection in its low bits, so give_back finds the
-// connection without a lookup table; the high bits make every id unique within the pool.
+// connection without a lookup table; the high bits make every id unique within the pool and
+// strictly increasing per connection, which is what lets the connection adopt a new lease by
+// itself (see connection_actor.hpp).
 constexpr unsigned slot_bits = 20;
 constexpr std::uint64_t slot_mask = (std::uint64_t{1} << slot_bits) - 1;
 
@@ -281,8 +283,9 @@ lease lease_out(pool_pointer self, std::uint32_t idx, borrower_record* borrower,
   s.dirty = false;
   if (borrower)
     ++borrower->held;
-  // Enqueued before the borrower can have the lease: its first execute finds the id current.
-  self->send(s.conn, activate_atom::value, s.lease_id);
+  // Nothing goes to the connection: the new id is above every id it has seen, so its first
+  // request makes it current. The previous lease ended before (released at the connection, or
+  // ended at the pool, which told the connection first: end_lease).
   ++st.counters.borrowed;
   st.waits.add(now - since);
   return lease{caf::actor_cast<caf::actor>(s.conn), s.lease_id};
@@ -619,30 +622,62 @@ caf::result<lease> on_borrow(pool_pointer self) {
   return promise;
 }
 
-void on_give_back(pool_pointer self, std::uint64_t lease_id) {
-  auto& st = self->state;
+// The slot leased under `lease_id`, or nullptr when that lease already ended (returned,
+// released or taken back) or never existed.
+slot* leased_slot(pool_state& st, std::uint64_t lease_id) {
   auto idx = static_cast<std::uint32_t>(lease_id & slot_mask);
   if (lease_id == 0 || idx >= st.slots.size())
-    return;
+    return nullptr;
   auto& s = st.slots[idx];
   if (s.state != phase::leased || s.lease_id != lease_id)
-    return; // already returned or taken back: nothing to do
+    return nullptr;
+  return &s;
+}
+
+// Tells the connection that a lease ended here at the pool, so that it refuses the id from
+// now on. Sent before the connection can go to anyone else: the next lease's requests queue
+// behind it.
+void end_at_connection(pool_pointer self, slot& s) {
+  self->send(s.conn, end_lease_atom::value, s.lease_id);
+}
+
+// The lease on `idx` is over (the connection knows already): reset if dirty, then to the
+// oldest waiter or idle.
+void take_back(pool_pointer self, std::uint32_t idx) {
+  auto& st = self->state;
+  auto& s = st.slots[idx];
   ++st.counters.returned;
   if (s.borrower)
     --s.borrower->held;
   s.borrower = nullptr;
+  s.lease_id = 0;
   auto now = clock_type::now();
   s.last_used = now;
   if (!s.dirty && !st.shutting_down && !expired(st, s, now) && !st.waiters.empty()) {
-    serve_head(self, idx, now); // activates the next lease id: the old one is refused
+    serve_head(self, idx, now);
     return;
   }
-  self->send(s.conn, activate_atom::value, std::uint64_t{0});
-  s.lease_id = 0;
   if (s.dirty && !st.shutting_down)
     start_reset(self, idx, false);
   else
     make_available(self, idx);
+}
+
+void on_give_back(pool_pointer self, std::uint64_t lease_id) {
+  auto* s = leased_slot(self->state, lease_id);
+  if (!s)
+    return; // already returned or taken back: nothing to do
+  end_at_connection(self, *s);
+  take_back(self, static_cast<std::uint32_t>(lease_id & slot_mask));
+}
+
+// The lease ended at the connection with its last statement (execute-and-release).
+void on_released(pool_pointer self, std::uint64_t lease_id, bool dirty) {
+  auto* s = leased_slot(self->state, lease_id);
+  if (!s)
+    return; // taken back meanwhile (dead borrower, shutdown grace): nothing to do
+  s->dirty = s->dirty || dirty;
+  take_back(self, static_cast<std::uint32_t>(lease_id & slot_mask));
 }
 
 void on_dirty(pool_pointer self, std::uint64_t lease_id) {
@@ -673,9 +708,9 @@ void reclaim(pool_pointer self, const caf::actor_addr& who) {
       if (s.state != phase::leased || s.borrower != rec)
         continue;
       ++st.counters.reclaimed;
+      end_at_connection(self, s);
       s.borrower = nullptr;
       s.lease_id = 0;
-      self->send(s.conn, activate_atom::value, std::uint64_t{0});
       start_reset(self, idx, true);
     }
   }
@@ -814,9 +849,9 @@ void on_grace(pool_pointer self) {
       continue;
     if (s.borrower)
       --s.borrower->held;
+    end_at_connection(self, s);
     s.borrower = nullptr;
     s.lease_id = 0;
-    self->send(s.conn, activate_atom::value, std::uint64_t{0});
     close_slot(self, idx);
   }
 }
@@ -848,6 +883,9 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
     dispatch(self);
   return {
       [self](dirty_atom, std::uint64_t lease_id) { on_dirty(self, lease_id); },
+      [self](released_atom, std::uint64_t lease_id, bool dirty) {
+        on_released(self, lease_id, dirty);
+      },
       [self](borrow_atom) -> caf::result<lease> { return on_borrow(self); },
       [self](give_back_atom, std::uint64_t lease_id) { on_give_back(self, lease_id); },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {

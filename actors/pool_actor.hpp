@@ -1,6 +1,14 @@
 // The pool actor: owns every connection of one pool key and serialises borrow, give_back and
 // validation. It never blocks and never does network I/O: it asks connection actors and reacts
 // to their replies. Invariant, at every moment: idle + leased + opening <= config.max_size.
+//
+// Lease protocol (see connection_actor.hpp for the connection's side). Lease ids grow strictly
+// per connection; handing one out sends nothing to the connection, whose first request under
+// the new id makes it current. A lease ends either at the connection (execute-and-release: the
+// connection sends `released` before the borrower's reply) or here (give_back, a dead
+// borrower, shutdown grace), and then the pool sends `end_lease` to the connection before the
+// connection can go to anyone else. A statement outside a transaction is therefore borrow,
+// lease, execute-and-release, released, result: five messages, one of them to the connection.
 #pragma once
 
 #include "actors/connection_actor.hpp"
@@ -20,8 +28,9 @@ using pool_actor = connection_listener::extend<
     // max_size; else a FIFO wait bounded by acquire_timeout (pool_errc::acquire_timeout, with
     // total, leased, idle, opening and waiting counts and the last connect error in the text).
     caf::replies_to<borrow_atom>::with<lease>,
-    // The lease ends here. The connection is reset if dirty, then goes to the oldest waiter or
-    // stays idle.
+    // The lease ends here (the connection is told: end_lease). The connection is reset if
+    // dirty, then goes to the oldest waiter or stays idle. A lease that already ended (given
+    // back, released, taken back) is ignored.
     caf::reacts_to<give_back_atom, std::uint64_t>,
     // Opens connections until n are open (idle or leased), within max_size.
     caf::replies_to<prewarm_atom, std::size_t>::with<prewarm_report>,

@@ -74,13 +74,17 @@ void with_pool(session_pointer self, OnPool on_pool, OnError on_error,
 
 // Borrows a lease. When the pool turns out to be gone (it crashed), the session reports it to
 // the supervisor, which restarts it, and tries once more with the fresh pool.
+// The request has no timeout of its own (a timeout costs a set and a cancel on CAF's clock per
+// statement): the pool always answers — a lease, acquire_timeout after config.acquire_timeout,
+// shutting_down, pool_failed from its last breath — and CAF answers request_receiver_down for
+// a pool that is gone before it could.
 template <class OnLease, class OnError>
 void borrow(session_pointer self, OnLease on_lease, OnError on_error,
             std::optional<pool_actor> gone = std::nullopt) {
   with_pool(
       self,
       [self, on_lease, on_error, retried = gone.has_value()](pool_actor pool) mutable {
-        self->request(pool, self->state.config.borrow_timeout, borrow_atom::value)
+        self->request(pool, caf::infinite, borrow_atom::value)
             .await([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
                    [self, pool, on_lease, on_error, retried](caf::error& err) mutable {
                      if (receiver_gone(err) && !retried) {
@@ -89,7 +93,7 @@ void borrow(session_pointer self, OnLease on_lease, OnError on_error,
                        return;
                      }
                      on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow",
-                                                 self->state.config.borrow_timeout));
+                                                 caf::timespan{0}));
                    });
       },
       on_error, std::move(gone));
@@ -116,12 +120,30 @@ void run_on(session_pointer self, const lease& granted, std::string sql, OnResul
              });
 }
 
+// One statement on a fresh lease that ends with it: the connection tells the pool itself
+// (before this reply), so no give_back follows a success. After a failure the session gives
+// the lease back anyway: a no-op for the pool when the connection released it, and the way back
+// when the connection never answered (the statement guard fired, the connection died).
+template <class OnResult, class OnError>
+void run_and_release(session_pointer self, const lease& granted, const pool_actor& pool,
+                     std::string sql, OnResult on_result, OnError on_error) {
+  auto connection = caf::actor_cast<connection_actor>(granted.connection);
+  auto timeout = statement_timeout(self->state);
+  self->request(connection, timeout, execute_atom::value, granted.id, std::move(sql),
+                release_atom::value)
+      .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
+             [self, pool, id = granted.id, on_error, timeout](caf::error& err) mutable {
+               self->send(pool, give_back_atom::value, id);
+               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
+             });
+}
+
 void give_back(session_pointer self, const pool_actor& pool, std::uint64_t lease_id) {
   self->send(pool, give_back_atom::value, lease_id);
 }
 
-// One statement. In a transaction it runs on the held lease; otherwise it borrows, runs and
-// gives back before the reply goes out.
+// One statement. In a transaction it runs on the held lease; otherwise it borrows and runs
+// it under a lease that ends with the statement (back in the pool before the reply goes out).
 template <class Promise, class Convert>
 void statement(session_pointer self, std::string sql, Promise rp, Convert convert) {
   auto deliver = [rp, convert](query_result result) mutable {
@@ -155,16 +177,7 @@ void statement(session_pointer self, std::string sql, Promise rp, Convert conver
   borrow(
       self,
       [self, sql = std::move(sql), deliver, fail](lease granted, pool_actor pool) mutable {
-        run_on(
-            self, granted, std::move(sql),
-            [self, pool, id = granted.id, deliver](query_result result) mutable {
-              give_back(self, pool, id);
-              deliver(std::move(result));
-            },
-            [self, pool, id = granted.id, fail](caf::error err) mutable {
-              give_back(self, pool, id);
-              fail(std::move(err));
-            });
+        run_and_release(self, granted, pool, std::move(sql), deliver, fail);
       },
       fail);
 }
@@ -262,9 +275,9 @@ session_actor::behavior_type session(session_pointer self, supervisor_actor supe
 
 } // namespace
 
-session_config session_config_for(const pool_config& pool, caf::timespan slack) {
+session_config session_config_for(const pool_config& /*pool: its timeouts bound the borrow*/,
+                                  caf::timespan slack) {
   session_config config;
-  config.borrow_timeout = pool.acquire_timeout + pool.validation_timeout + slack;
   config.lookup_timeout = slack;
   return config;
 }

@@ -1,6 +1,7 @@
 // The session actor: what a service spawns for one unit of work. Outside a transaction each
-// statement borrows a connection, runs on it under the lease and gives it back at once, so a
-// pool of 5 serves any number of sessions. begin holds one lease until commit or rollback.
+// statement borrows a connection and runs on it under a lease that ends with the statement
+// (execute-and-release: the connection hands itself back to the pool), so a pool of 5 serves
+// any number of sessions. begin holds one lease until commit or rollback.
 // When the session ends (or is killed) what it holds goes back to the pool: it gives the
 // lease back on its way out, and the pool, which monitors its borrowers, takes it back anyway.
 // Requests are served one after another, in the order they arrive.
@@ -34,14 +35,15 @@ using session_actor = caf::typed_actor<
     caf::replies_to<commit_atom>::with<bool>, caf::replies_to<rollback_atom>::with<bool>>;
 
 struct session_config {
-  // Hang guards on the session's requests; the pool's acquire_timeout and the client's
-  // timeouts fire first and carry the precise error.
-  caf::timespan borrow_timeout = std::chrono::seconds(40);
+  // Hang guards on the session's requests; the client's timeouts fire first and carry the
+  // precise error. A borrow needs none: the pool answers every borrow within its
+  // acquire_timeout, and CAF answers for a pool that is gone.
   caf::timespan statement_timeout{0}; // 0: from the credentials' socket and query timeouts
   caf::timespan lookup_timeout = std::chrono::seconds(10);
 };
 
-// A session config whose hang guards sit just above the pool's own timeouts.
+// A session config for a pool with `pool`'s settings: the supervisor lookup is guarded by
+// `slack` (the borrow needs no guard, see session_config).
 session_config session_config_for(const pool_config& pool, caf::timespan slack);
 
 // The session looks its pool up from `supervisor` on first use (and again when that pool

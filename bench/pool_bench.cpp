@@ -12,6 +12,7 @@
 // best run is the one least disturbed). An empty list skips that part.
 #include "actors/fake_backend.hpp"
 #include "actors/pool_actor.hpp"
+#include "actors/runtime.hpp"
 #include "bench/bench_csv.hpp"
 
 #include <caf/actor_system.hpp>
@@ -121,8 +122,10 @@ options parse(int argc, char** argv) {
   return o;
 }
 
+// The scheduler as the runtime configures it (runtime::configure), on 2 threads.
 struct bench_config : caf::actor_system_config {
   explicit bench_config(const std::string& policy) {
+    runtime::configure(*this);
     set("scheduler.max-threads", 2);
     set("scheduler.policy", policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   }
@@ -200,7 +203,7 @@ caf::behavior send_borrower(caf::stateful_actor<borrower_state>* self, caf::acto
 }
 
 // The floor: the least a pool can do with the same messages per cycle as exapool's (borrow,
-// lease reply, give_back, activate to the connection): tokens in a free list, a FIFO of
+// lease reply, give_back, end_lease to the connection): tokens in a free list, a FIFO of
 // promises, no validation, stats, monitors or clock. exapool's cost over this one is its own;
 // the rest is the actor framework's.
 struct floor_state {
@@ -212,12 +215,11 @@ struct floor_state {
 };
 
 caf::behavior floor_connection(caf::event_based_actor*) {
-  return {[](activate_atom, std::uint64_t) {}};
+  return {[](end_lease_atom, std::uint64_t) {}};
 }
 
 lease floor_lease(caf::stateful_actor<floor_state>* self, std::uint32_t idx) {
   auto id = (++self->state.sequence << 20) | idx;
-  self->send(self->state.conns[idx], activate_atom::value, id);
   return lease{self->state.conns[idx], id};
 }
 
@@ -240,8 +242,8 @@ caf::behavior floor_pool(caf::stateful_actor<floor_state>* self, std::size_t siz
       [self](give_back_atom, std::uint64_t id) {
         auto& st = self->state;
         auto idx = static_cast<std::uint32_t>(id & ((1u << 20) - 1));
+        self->send(st.conns[idx], end_lease_atom::value, id);
         if (st.waiters.empty()) {
-          self->send(st.conns[idx], activate_atom::value, std::uint64_t{0});
           st.free.push_back(idx);
           return;
         }

@@ -14,8 +14,10 @@ using open_atom = caf::atom_constant<caf::atom("open")>;
 using validate_atom = caf::atom_constant<caf::atom("validate")>;
 using reset_atom = caf::atom_constant<caf::atom("reset")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
-// session -> connection (with a lease id): run SQL.
+// session -> connection (with a lease id): run SQL; with release_atom appended, the lease
+// ends with that statement (the connection tells the pool itself).
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 // session: transaction control.
 using begin_atom = caf::atom_constant<caf::atom("begin")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;

@@ -1,5 +1,6 @@
-// The connection actor alone over the fake backend: lease ids, the dirty report that reaches
-// the pool before the borrower's reply, and the end of the connection with its pool.
+// The connection actor alone over the fake backend: lease ids (adopted by the first request,
+// ended by the pool's end_lease or by execute-and-release), the dirty and release reports that
+// reach the pool before the borrower's reply, and the end of the connection with its pool.
 #include "pool_test_support.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -49,17 +50,85 @@ TEST_CASE_METHOD(fixture, "connection actor: only the current lease id runs SQL"
   auto conn = spawn(caf::actor{listener});
   CHECK(open(conn) == 1007);
   CHECK(code(run(conn, 0, "SELECT 1").error) == pool_errc::stale_lease);
-  CHECK(code(run(conn, 5, "SELECT 1").error) == pool_errc::stale_lease);
-  self->send(conn, activate_atom::value, std::uint64_t{5});
+  // A lease id above every one seen so far becomes current with its first request.
   CHECK(run(conn, 5, "SELECT 1").result);
-  CHECK(code(run(conn, 6, "SELECT 1").error) == pool_errc::stale_lease);
-  self->send(conn, activate_atom::value, std::uint64_t{6});
+  CHECK(run(conn, 5, "SELECT 1").result);
+  CHECK(code(run(conn, 4, "SELECT 1").error) == pool_errc::stale_lease); // older than current
+  // The pool ended lease 5: it is refused from now on.
+  self->send(conn, end_lease_atom::value, std::uint64_t{5});
   auto old = run(conn, 5, "SELECT 1");
   CHECK(code(old.error) == pool_errc::stale_lease);
   CHECK_THAT(context_of(old.error), Catch::Contains("lease 5"));
-  self->send(conn, activate_atom::value, std::uint64_t{0});
+  CHECK(run(conn, 6, "SELECT 1").result);
+  CHECK(code(run(conn, 5, "SELECT 1").error) == pool_errc::stale_lease);
+  // An end notice for an older lease does not end the current one.
+  self->send(conn, end_lease_atom::value, std::uint64_t{5});
+  CHECK(run(conn, 6, "SELECT 1").result);
+  self->send(conn, end_lease_atom::value, std::uint64_t{6});
   CHECK(code(run(conn, 6, "SELECT 1").error) == pool_errc::stale_lease);
+  // An id ended before it was ever used is refused too.
+  self->send(conn, end_lease_atom::value, std::uint64_t{8});
+  CHECK(code(run(conn, 7, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(code(run(conn, 8, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(run(conn, 9, "SELECT 1").result);
   close(conn);
+  CHECK(open_token.use_count() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "connection actor: execute-and-release ends the lease and tells the pool",
+                 "[connection][release]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  auto l = lease{caf::actor_cast<caf::actor>(conn), 3};
+  REQUIRE(execute_release(self, l, "SELECT 1").result);
+  // The release was enqueued before the reply was sent, so it is there already.
+  REQUIRE_FALSE(listener->mailbox().empty());
+  std::uint64_t released = 0;
+  bool dirty = true;
+  listener->receive([&](released_atom, std::uint64_t id, bool d) {
+    released = id;
+    dirty = d;
+  });
+  CHECK(released == 3);
+  CHECK_FALSE(dirty);
+  CHECK(code(run(conn, 3, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(code(execute_release(self, l, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(listener->mailbox().empty()); // a refused request releases nothing
+  // A dirty session is released as dirty; a failed statement releases too.
+  REQUIRE(execute_release(self, lease{l.connection, 4}, "dirty").result);
+  listener->receive([&](released_atom, std::uint64_t id, bool d) {
+    released = id;
+    dirty = d;
+  });
+  CHECK(released == 4);
+  CHECK(dirty);
+  CHECK(listener->mailbox().empty()); // no separate dirty report
+  auto failed = execute_release(self, lease{l.connection, 5}, "fail");
+  CHECK(code(failed.error) == pool_errc::server_error);
+  listener->receive([&](released_atom, std::uint64_t id, bool) { released = id; });
+  CHECK(released == 5);
+  CHECK(code(run(conn, 5, "SELECT 1").error) == pool_errc::stale_lease);
+  close(conn);
+}
+
+TEST_CASE_METHOD(fixture, "connection actor: a statement that breaks the session still releases",
+                 "[connection][release]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  self->monitor(conn);
+  auto broke = execute_release(self, lease{caf::actor_cast<caf::actor>(conn), 2}, "kill");
+  CHECK(code(broke.error) == pool_errc::connection_lost);
+  std::uint64_t released = 0;
+  bool dirty = false;
+  listener->receive([&](released_atom, std::uint64_t id, bool d) {
+    released = id;
+    dirty = d;
+  });
+  CHECK(released == 2);
+  CHECK(dirty); // the pool must not hand it out as it is
+  bool down = false;
+  self->receive([&](caf::down_msg& msg) { down = msg.source == conn.address(); });
+  CHECK(down);
   CHECK(open_token.use_count() == 1);
 }
 
@@ -67,7 +136,6 @@ TEST_CASE_METHOD(fixture, "connection actor: the pool hears of a dirty session b
                  "[connection]") {
   auto conn = spawn(caf::actor{listener});
   open(conn);
-  self->send(conn, activate_atom::value, std::uint64_t{9});
   CHECK(run(conn, 9, "SELECT 1").result);
   CHECK(listener->mailbox().empty()); // clean: nothing to report
   CHECK(run(conn, 9, "dirty").result);
@@ -89,20 +157,24 @@ TEST_CASE_METHOD(fixture, "connection actor: a new lease on a dirty session star
                  "[connection]") {
   auto conn = spawn(caf::actor{listener});
   open(conn);
-  self->send(conn, activate_atom::value, std::uint64_t{1});
   CHECK(run(conn, 1, "dirty").result);
-  // The pool activates the next lease without a reset (it could not know yet).
-  self->send(conn, activate_atom::value, std::uint64_t{2});
-  auto l = lease{caf::actor_cast<caf::actor>(conn), 2};
-  auto st = state_of(self, l);
+  // The pool ends lease 1 and hands out lease 2 without a reset (it could not know yet).
+  self->send(conn, end_lease_atom::value, std::uint64_t{1});
+  auto st = state_of(self, lease{caf::actor_cast<caf::actor>(conn), 2});
   CHECK(st.dirty == 0);
   CHECK(st.resets == 1);
+  // The same after a lease that ended with its statement.
+  CHECK(execute_release(self, lease{caf::actor_cast<caf::actor>(conn), 3}, "dirty").result);
+  st = state_of(self, lease{caf::actor_cast<caf::actor>(conn), 4});
+  CHECK(st.dirty == 0);
+  CHECK(st.resets == 2);
   close(conn);
 }
 
 TEST_CASE_METHOD(fixture, "connection actor: it disconnects when its pool dies", "[connection]") {
-  auto pool_stand_in = sys.spawn(
-      [](caf::event_based_actor*) -> caf::behavior { return {[](dirty_atom, std::uint64_t) {}}; });
+  auto pool_stand_in = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](dirty_atom, std::uint64_t) {}, [](released_atom, std::uint64_t, bool) {}};
+  });
   auto conn = spawn(pool_stand_in);
   open(conn);
   CHECK(open_token.use_count() == 2);

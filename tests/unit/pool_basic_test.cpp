@@ -83,6 +83,56 @@ TEST_CASE_METHOD(fixture, "pool: a returned lease is refused by its connection",
   shutdown(self, pool);
 }
 
+TEST_CASE_METHOD(fixture, "pool: a lease that ended with its statement is refused after",
+                 "[pool][release]") {
+  auto pool = start(small_pool(1));
+  auto l = must_borrow(self, pool);
+  REQUIRE(execute_release(self, l, "SELECT 1").result);
+  // The connection told the pool before it replied: the lease is over already.
+  auto s = stats(self, pool);
+  CHECK(s.leased == 0);
+  CHECK(s.returned == 1);
+  auto stale = execute(self, l, "SELECT 1");
+  CHECK_FALSE(stale.result);
+  CHECK(code(stale.error) == pool_errc::stale_lease);
+  CHECK(code(execute_release(self, l, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(code(execute(self, lease{l.connection, 0}, "SELECT 1").error) == pool_errc::stale_lease);
+  // Also once the connection serves the next borrower; and a give_back of the ended lease
+  // does not end the new one.
+  auto next = must_borrow(self, pool);
+  CHECK(next.connection == l.connection);
+  CHECK(next.id > l.id);
+  CHECK(code(execute(self, l, "SELECT 1").error) == pool_errc::stale_lease);
+  give_back(self, pool, l);
+  CHECK(execute(self, next, "SELECT 1").result);
+  CHECK(stats(self, pool).leased == 1);
+  give_back_synced(self, pool, next);
+  CHECK(code(execute(self, next, "SELECT 1").error) == pool_errc::stale_lease);
+  s = stats(self, pool);
+  CHECK(s.returned == 2);
+  CHECK(s.borrowed == 2);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: many released statements on a pool of 1 reuse one connection",
+                 "[pool][release]") {
+  auto pool = start(small_pool(1));
+  constexpr int statements = 200;
+  for (int i = 0; i < statements; ++i) {
+    auto l = must_borrow(self, pool); // never waits: the release came before the reply
+    REQUIRE(execute_release(self, l, "SELECT 1").result);
+  }
+  auto s = stats(self, pool);
+  CHECK(s.opened == 1);
+  CHECK(s.total == 1);
+  CHECK(s.borrowed == statements);
+  CHECK(s.returned == statements);
+  CHECK(s.resets == 0); // clean releases cost no reset
+  CHECK(s.leased == 0);
+  shutdown(self, pool);
+  CHECK(plan->open_sessions() == 0);
+}
+
 TEST_CASE_METHOD(fixture, "pool: waiters are served in FIFO order", "[pool]") {
   auto pool = start(small_pool(1));
   caf::scoped_actor holder{sys};

@@ -1,7 +1,7 @@
-// The pool actor's connection life cycle against the fake backend: reset of dirty sessions,
-// validation, replacement, reclaiming from dead borrowers, connect failures and backoff,
-// authentication failures, min_idle, idle timeout, max lifetime, keepalive, prewarm, and a
-// pool that dies with requests pending.
+// The pool actor's connection life cycle against the fake backend: reset of dirty sessions
+// (given back or released with their statement), validation, replacement, reclaiming from dead
+// borrowers, connect failures and backoff, authentication failures, min_idle, idle timeout,
+// max lifetime, keepalive, prewarm, and a pool that dies with requests pending.
 #include "pool_test_support.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -55,6 +55,39 @@ TEST_CASE_METHOD(fixture, "pool: a dirty session is reset before the next borrow
   auto third = must_borrow(self, pool);
   CHECK(state_of(self, third).resets == 1);
   give_back(self, pool, third);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a dirty released statement is reset before the next borrower",
+                 "[pool][reset][release]") {
+  auto pool = start(quiet_pool(1));
+  auto l = must_borrow(self, pool);
+  REQUIRE(execute_release(self, l, "dirty").result);
+  auto next = must_borrow(self, pool);
+  auto st = state_of(self, next);
+  CHECK(st.connection == 1);
+  CHECK(st.dirty == 0);
+  CHECK(st.resets == 1);
+  auto s = stats(self, pool);
+  CHECK(s.resets == 1);
+  CHECK(s.returned == 1);
+  give_back(self, pool, next);
+  shutdown(self, pool);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a failing released statement still ends its lease",
+                 "[pool][release][failure]") {
+  auto pool = start(quiet_pool(1));
+  auto l = must_borrow(self, pool);
+  auto failed = execute_release(self, l, "fail");
+  CHECK(code(failed.error) == pool_errc::server_error);
+  auto s = stats(self, pool);
+  CHECK(s.leased == 0);
+  CHECK(s.returned == 1);
+  CHECK(code(execute(self, l, "SELECT 1").error) == pool_errc::stale_lease);
+  auto next = must_borrow(self, pool);
+  CHECK(state_of(self, next).connection == 1); // a server error leaves the session usable
+  give_back(self, pool, next);
   shutdown(self, pool);
 }
 
@@ -154,8 +187,17 @@ TEST_CASE_METHOD(fixture, "pool: what a dead borrower held is reclaimed and reus
   CHECK(st.connection == 1);
   CHECK(st.dirty == 0);
   CHECK(code(execute(self, held, "SELECT 1").error) == pool_errc::stale_lease);
+  CHECK(code(execute_release(self, held, "SELECT 1").error) == pool_errc::stale_lease);
   s = stats(self, pool);
   CHECK(s.validated >= 1); // reclaimed leases are reset and validated
+  // A late end of the reclaimed lease (a give_back, or a release its connection sent before it
+  // heard of the reclaim) does not end the lease that holds the connection now.
+  give_back(self, pool, held);
+  self->send(pool, released_atom::value, held.id, false);
+  s = stats(self, pool);
+  CHECK(s.leased == 1);
+  CHECK(s.returned == 0);
+  CHECK(execute(self, again, "SELECT 1").result);
   give_back(self, pool, again);
   shutdown(self, pool);
 }
@@ -369,6 +411,22 @@ TEST_CASE_METHOD(fixture, "pool: a connection that broke under a lease is never 
   auto broke = execute(self, l, "kill");
   CHECK(code(broke.error) == pool_errc::connection_lost);
   give_back(self, pool, l);
+  auto next = must_borrow(self, pool);
+  CHECK(state_of(self, next).connection == 2);
+  auto s = stats(self, pool);
+  CHECK(s.closed == 1);
+  CHECK(s.opened == 2);
+  give_back(self, pool, next);
+  shutdown(self, pool);
+  CHECK(plan->open_sessions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a connection that broke under a released statement is replaced",
+                 "[pool][failure][release]") {
+  auto pool = start(quiet_pool(1));
+  auto l = must_borrow(self, pool);
+  auto broke = execute_release(self, l, "kill");
+  CHECK(code(broke.error) == pool_errc::connection_lost);
   auto next = must_borrow(self, pool);
   CHECK(state_of(self, next).connection == 2);
   auto s = stats(self, pool);

@@ -69,7 +69,7 @@ inline void give_back(caf::scoped_actor& self, const pool_actor& pool, const lea
 inline pool_stats stats(caf::scoped_actor& self, const pool_actor& pool);
 
 // give_back, then a round trip to the pool: once it answers, it has ended the lease and told
-// the connection, so the old lease id is refused from here on.
+// the connection (end_lease), so the old lease id is refused from here on.
 inline void give_back_synced(caf::scoped_actor& self, const pool_actor& pool, const lease& l) {
   give_back(self, pool, l);
   stats(self, pool);
@@ -100,6 +100,17 @@ struct exec_outcome {
 inline exec_outcome execute(caf::scoped_actor& self, const lease& l, const std::string& sql) {
   exec_outcome out;
   self->request(l.connection, hang_guard, execute_atom::value, l.id, sql)
+      .receive([&](query_result& r) { out.result = std::move(r); },
+               [&](caf::error& e) { out.error = std::move(e); });
+  return out;
+}
+
+// SQL under a lease that ends with it (execute-and-release): the connection tells the pool
+// before this reply.
+inline exec_outcome execute_release(caf::scoped_actor& self, const lease& l,
+                                    const std::string& sql) {
+  exec_outcome out;
+  self->request(l.connection, hang_guard, execute_atom::value, l.id, sql, release_atom::value)
       .receive([&](query_result& r) { out.result = std::move(r); },
                [&](caf::error& e) { out.error = std::move(e); });
   return out;

@@ -1,5 +1,6 @@
-// Session actors over the fake backend: a lease per statement, one lease held across a
-// transaction, what a killed session held goes back, errors as exapool codes.
+// Session actors over the fake backend: a lease per statement (ended by the connection with
+// the statement: execute-and-release), one lease held across a transaction, what a killed
+// session held goes back, errors as exapool codes.
 #include "runtime_fake_support.hpp"
 
 #include "actors/session_actor.hpp"
@@ -7,7 +8,7 @@
 using namespace exapool;
 using namespace exapool::test;
 
-TEST_CASE("session borrows per statement and gives back before it answers", "[session]") {
+TEST_CASE("session borrows per statement and the lease ends before it answers", "[session]") {
   auto plan = std::make_shared<fake_plan>();
   runtime rt{fake_runtime_config(plan)};
   auto creds = fake_credentials();
@@ -17,7 +18,7 @@ TEST_CASE("session borrows per statement and gives back before it answers", "[se
     auto rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
     CHECK(connection_number(rows) == 1); // one connection serves a sequential session
     auto stats = rt.stats(creds);
-    CHECK(stats.leased == 0); // given back before the reply went out
+    CHECK(stats.leased == 0); // released at the connection before the reply went out
   }
   auto stats = rt.stats(creds);
   CHECK(stats.borrowed == 10);
