@@ -27,6 +27,35 @@ TEST_CASE("session borrows per statement and the lease ends before it answers", 
   self->send_exit(session, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("session a statement that dirties the session: the next borrower finds it reset",
+          "[session][release]") {
+  auto plan = std::make_shared<fake_plan>();
+  auto config = fake_runtime_config(plan);
+  config.pool.max_size = 1;
+  runtime rt{config};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto first = rt.spawn_session(creds);
+  auto second = rt.spawn_session(creds);
+  ask<query_result>(self, first, execute_atom::value, std::string("dirty"));
+  CHECK(rt.stats(creds).leased == 0);
+  auto rows = ask<exasol::result_set>(self, second, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 1);
+  CHECK(dirty_flag(rows) == 0);
+  // A failing statement ends its lease too: the only connection serves on.
+  auto err = ask_error<query_result>(self, first, execute_atom::value, std::string("fail"));
+  CHECK(code_of(err) == pool_errc::server_error);
+  rows = ask<exasol::result_set>(self, second, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 1);
+  auto stats = rt.stats(creds);
+  CHECK(stats.resets == 1);
+  CHECK(stats.borrowed == 4);
+  CHECK(stats.returned == 4);
+  CHECK(stats.opened == 1);
+  self->send_exit(first, caf::exit_reason::user_shutdown);
+  self->send_exit(second, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("session transaction holds one lease until commit", "[session][transaction]") {
   auto plan = std::make_shared<fake_plan>();
   runtime rt{fake_runtime_config(plan)};
