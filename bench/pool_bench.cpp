@@ -28,13 +28,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <iostream>
+#include <malloc.h>
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 using namespace exapool;
@@ -131,12 +130,11 @@ struct bench_config : caf::actor_system_config {
   }
 };
 
-// Resident set size in bytes, from /proc.
-std::size_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+// Heap bytes in use (every malloc arena, and chunks mapped on their own): exact to the byte,
+// where the resident set moves in pages and keeps what the allocator has cached.
+double heap_bytes() {
+  auto info = ::mallinfo2();
+  return static_cast<double>(info.uordblks + info.hblkhd);
 }
 
 struct borrower_state {
@@ -390,21 +388,21 @@ double measure_waiters(caf::actor_system& sys, const options& o, std::size_t wai
     self->request(pool, std::chrono::seconds(60), borrow_atom::value)
         .receive([&](lease& l) { held.push_back(l); },
                  [&](caf::error& e) { std::cerr << "borrow: " << caf::to_string(e) << "\n"; });
-  auto before_actors = rss_bytes();
+  auto before_actors = heap_bytes();
   std::vector<caf::actor> parked;
   parked.reserve(waiters);
   for (std::size_t i = 0; i < waiters; ++i)
     parked.push_back(sys.spawn(parked_borrower, pool));
   std::this_thread::sleep_for(200ms);
-  auto with_actors = rss_bytes();
+  auto with_actors = heap_bytes();
   for (auto& p : parked)
     self->send(p, go_atom::value);
   while (stats_of(self, pool).waiting < waiters)
     std::this_thread::sleep_for(20ms);
-  auto with_waiters = rss_bytes();
+  auto with_waiters = heap_bytes();
   auto n = static_cast<double>(waiters);
-  std::printf("waiters=%zu rss_actors_bytes_per_borrower=%.0f "
-              "rss_pool_queue_bytes_per_waiter=%.0f rss_total_bytes_per_waiting_borrower=%.0f\n",
+  std::printf("waiters=%zu heap_actor_bytes_per_borrower=%.0f "
+              "heap_pool_queue_bytes_per_waiter=%.0f heap_total_bytes_per_waiting_borrower=%.0f\n",
               waiters, (with_actors - before_actors) / n, (with_waiters - with_actors) / n,
               (with_waiters - before_actors) / n);
   std::fflush(stdout);
