@@ -133,6 +133,8 @@ write_machine() {
     echo "CPU=${cpu:-unknown}"
     echo "memory=${mem:-unknown}"
     echo "system=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), kernel $(uname -r)"
+    # Other work on the machine slows every variant (ratios hold better than absolute figures).
+    echo "load average at start (1, 5, 15 min)=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     local size="full"
     [ "$quick" = 0 ] || size="--quick (tiny sizes: the figures mean nothing)"
     echo "run=$size, parts $parts, $seconds s per W/B1 case"
