@@ -14,8 +14,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <random>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace exapool {
@@ -61,11 +63,32 @@ struct slot {
   time_point last_used, expires_at;
 };
 
+// A statement waiting for a connection: once it has one, the statement goes there as
+// execute-and-release, delegated, so the connection answers the session itself.
+struct statement_wait {
+  caf::typed_response_promise<query_result> promise;
+  std::string sql;
+};
+
+// One queue for borrows and statements, so that both are served in arrival order.
 struct waiter {
-  caf::typed_response_promise<lease> promise;
+  std::variant<caf::typed_response_promise<lease>, statement_wait> wants;
   borrower_record* borrower;
   time_point since;
 };
+
+void fail_waiter(waiter& w, const caf::error& err) {
+  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants))
+    borrow->deliver(err);
+  else
+    std::get<statement_wait>(w.wants).promise.deliver(err);
+}
+
+bool waiter_pending(const waiter& w) {
+  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants))
+    return borrow->pending();
+  return std::get<statement_wait>(w.wants).promise.pending();
+}
 
 struct prewarm_job {
   caf::typed_response_promise<prewarm_report> promise;
@@ -155,8 +178,8 @@ struct pool_state {
   ~pool_state() {
     auto gone = make_error(pool_errc::pool_failed, "the pool stopped before answering");
     for (auto& w : waiters)
-      if (w.promise.pending())
-        w.promise.deliver(gone);
+      if (waiter_pending(w))
+        fail_waiter(w, gone);
     for (auto& [id, job] : prewarm_jobs)
       if (job.promise.pending())
         job.promise.deliver(gone);
@@ -300,19 +323,32 @@ void arm_timeout(pool_pointer self, time_point now) {
   self->delayed_send(self, std::max(due, clock_type::duration{0}), timeout_atom::value);
 }
 
+// A statement on the connection at `idx`, under a lease that ends with it. The lease has no
+// borrower: nobody can give it back, the connection releases it when the statement is done.
+lease lease_for_statement(pool_pointer self, std::uint32_t idx, time_point since, time_point now) {
+  return lease_out(self, idx, nullptr, since, now);
+}
+
 // Hands the connection to the oldest waiter. Precondition: waiters is not empty.
 void serve_head(pool_pointer self, std::uint32_t idx, time_point now) {
   auto& st = self->state;
   auto w = std::move(st.waiters.front());
   st.waiters.pop_front();
-  w.promise.deliver(lease_out(self, idx, w.borrower, w.since, now));
+  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants)) {
+    borrow->deliver(lease_out(self, idx, w.borrower, w.since, now));
+    return;
+  }
+  auto& stmt = std::get<statement_wait>(w.wants);
+  auto id = lease_for_statement(self, idx, w.since, now).id;
+  stmt.promise.delegate(st.slots[idx].conn, execute_atom::value, id, std::move(stmt.sql),
+                        release_atom::value);
 }
 
 void fail_waiters(pool_state& st, const caf::error& err) {
   while (!st.waiters.empty()) {
     auto w = std::move(st.waiters.front());
     st.waiters.pop_front();
-    w.promise.deliver(err);
+    fail_waiter(w, err);
   }
 }
 
@@ -593,32 +629,69 @@ void check_drained(pool_pointer self) {
 
 // --- handlers -----------------------------------------------------------------------------
 
-caf::result<lease> on_borrow(pool_pointer self) {
-  auto& st = self->state;
+// Why a borrow or statement is refused at once, or no error.
+caf::error refusal(const pool_state& st, time_point now) {
   if (st.shutting_down)
     return make_error(pool_errc::shutting_down, "the pool is shutting down");
-  auto now = clock_type::now();
   if (st.auth_failed && now < st.auth_blocked_until)
     return make_error(pool_errc::authentication_failed, st.counters.last_connect_error);
-  auto borrower = track_borrower(self);
-  // The fast path: nobody waits and the most recently used idle connection is fresh.
-  if (st.waiters.empty() && !st.idle.empty()) {
-    auto idx = st.idle.back();
-    auto& s = st.slots[idx];
-    if (!needs_validation(st, s, now) && !expired(st, s, now)) {
-      st.idle.pop_back();
-      auto out = lease_out(self, idx, borrower, now, now);
-      if (st.idle.size() < st.config.min_idle)
-        open_missing(self, now); // top min_idle up now, not at the next tick
-      return out;
-    }
-  }
-  auto promise = self->make_response_promise<lease>();
-  st.waiters.push_back(waiter{promise, borrower, now});
+  return caf::error{};
+}
+
+// The fast path: nobody waits and the most recently used idle connection is fresh. The slot
+// is off the idle list then; the caller leases it out.
+std::optional<std::uint32_t> take_fresh_idle(pool_pointer self, time_point now) {
+  auto& st = self->state;
+  if (!st.waiters.empty() || st.idle.empty())
+    return std::nullopt;
+  auto idx = st.idle.back();
+  auto& s = st.slots[idx];
+  if (needs_validation(st, s, now) || expired(st, s, now))
+    return std::nullopt;
+  st.idle.pop_back();
+  if (st.idle.size() < st.config.min_idle)
+    open_missing(self, now); // top min_idle up now, not at the next tick
+  return idx;
+}
+
+void enqueue(pool_pointer self, waiter w, time_point now) {
+  auto& st = self->state;
+  st.waiters.push_back(std::move(w));
   if (st.idle.empty() && st.total() >= st.config.max_size)
-    arm_timeout(self, now); // full and nothing idle: only a give_back can serve it
+    arm_timeout(self, now); // full and nothing idle: only a returned lease can serve it
   else
     dispatch(self);
+}
+
+caf::result<lease> on_borrow(pool_pointer self) {
+  auto now = clock_type::now();
+  if (auto err = refusal(self->state, now))
+    return err;
+  auto borrower = track_borrower(self);
+  if (auto idx = take_fresh_idle(self, now))
+    return lease_out(self, *idx, borrower, now, now);
+  auto promise = self->make_response_promise<lease>();
+  enqueue(self, waiter{promise, borrower, now}, now);
+  return promise;
+}
+
+// A statement outside a transaction: a connection exactly as for a borrow, and the statement
+// is delegated to it (execute-and-release), so the connection answers the sender directly and
+// tells the pool (released). The sender is monitored only while its statement waits: a
+// delegated statement needs no taking back, its connection releases itself when done.
+caf::result<query_result> on_statement(pool_pointer self, std::string& sql) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  if (auto err = refusal(st, now))
+    return err;
+  if (auto idx = take_fresh_idle(self, now)) {
+    auto id = lease_for_statement(self, *idx, now, now).id;
+    return self->delegate(st.slots[*idx].conn, execute_atom::value, id, std::move(sql),
+                          release_atom::value);
+  }
+  auto borrower = track_borrower(self);
+  auto promise = self->make_response_promise<query_result>();
+  enqueue(self, waiter{statement_wait{promise, std::move(sql)}, borrower, now}, now);
   return promise;
 }
 
@@ -717,7 +790,7 @@ void reclaim(pool_pointer self, const caf::actor_addr& who) {
   auto dead = make_error(pool_errc::shutting_down, "the borrower is gone");
   for (auto w = st.waiters.begin(); w != st.waiters.end();) {
     if (w->borrower == rec) {
-      w->promise.deliver(dead);
+      fail_waiter(*w, dead);
       w = st.waiters.erase(w);
     } else {
       ++w;
@@ -765,7 +838,7 @@ void on_timeout(pool_pointer self) {
     auto w = std::move(st.waiters.front());
     st.waiters.pop_front();
     ++st.counters.timed_out_borrows;
-    w.promise.deliver(std::move(err));
+    fail_waiter(w, err);
   }
   arm_timeout(self, now);
 }
@@ -887,6 +960,9 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
         on_released(self, lease_id, dirty);
       },
       [self](borrow_atom) -> caf::result<lease> { return on_borrow(self); },
+      [self](statement_atom, std::string& sql) -> caf::result<query_result> {
+        return on_statement(self, sql);
+      },
       [self](give_back_atom, std::uint64_t lease_id) { on_give_back(self, lease_id); },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {
         return on_prewarm(self, n);

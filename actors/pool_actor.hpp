@@ -7,8 +7,13 @@
 // the new id makes it current. A lease ends either at the connection (execute-and-release: the
 // connection sends `released` before the borrower's reply) or here (give_back, a dead
 // borrower, shutdown grace), and then the pool sends `end_lease` to the connection before the
-// connection can go to anyone else. A statement outside a transaction is therefore borrow,
-// lease, execute-and-release, released, result: five messages, one of them to the connection.
+// connection can go to anyone else.
+// A statement outside a transaction is one request, statement(sql): the pool takes a
+// connection as for a borrow (same FIFO queue, validation, acquire_timeout, stats) and
+// delegates execute-and-release to it (CAF response-promise delegation), so the connection
+// answers the session directly: statement, execute-and-release, released, result — four
+// messages, one of them to the connection, and no lease ever reaches the session. Borrow and
+// lease remain for transactions, which hold one connection across statements.
 #pragma once
 
 #include "actors/connection_actor.hpp"
@@ -28,6 +33,11 @@ using pool_actor = connection_listener::extend<
     // max_size; else a FIFO wait bounded by acquire_timeout (pool_errc::acquire_timeout, with
     // total, leased, idle, opening and waiting counts and the last connect error in the text).
     caf::replies_to<borrow_atom>::with<lease>,
+    // One statement on a connection taken exactly as for a borrow (the same waiters queue, in
+    // arrival order with borrows; the same refusals and acquire_timeout error), run there as
+    // execute-and-release: the connection replies to the sender. A sender that dies while its
+    // statement waits is dropped; a statement already at its connection runs to its end.
+    caf::replies_to<statement_atom, std::string>::with<query_result>,
     // The lease ends here (the connection is told: end_lease). The connection is reset if
     // dirty, then goes to the oldest waiter or stays idle. A lease that already ended (given
     // back, released, taken back) is ignored.

@@ -108,6 +108,51 @@ caf::timespan statement_timeout(const session_state& st) {
   return guard + std::chrono::seconds(10);
 }
 
+// Reported to the caller of a statement when its request failed: a pool or connection that is
+// gone, or the guard, named.
+template <class OnError>
+void statement_failed(OnError& on_error, const caf::error& err, caf::timespan timeout) {
+  on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
+}
+
+// One statement outside a transaction: one request to the pool, which delegates it to a
+// connection (execute-and-release), and the connection answers here. The guard covers the wait
+// for a connection and the statement. A receiver that is gone is either the pool (it crashed:
+// report it to the supervisor and try once more with its replacement, as borrow does) or the
+// connection the statement was delegated to; a cheap question to the pool tells them apart,
+// so that a lost connection never gets a live pool replaced.
+template <class OnResult, class OnError>
+void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnError on_error,
+                std::optional<pool_actor> gone = std::nullopt) {
+  with_pool(
+      self,
+      [self, sql, on_result, on_error, retried = gone.has_value()](pool_actor pool) mutable {
+        auto timeout = self->state.config.acquire_timeout + statement_timeout(self->state);
+        self->request(pool, timeout, statement_atom::value, sql)
+            .await(
+                [on_result](query_result& result) mutable { on_result(std::move(result)); },
+                [self, pool, sql, on_result, on_error, retried, timeout](caf::error& err) mutable {
+                  if (!receiver_gone(err) || retried) {
+                    statement_failed(on_error, err, timeout);
+                    return;
+                  }
+                  auto pool_gone = [self, pool, sql, on_result, on_error]() mutable {
+                    self->state.pool = nullptr;
+                    run_pooled(self, std::move(sql), on_result, on_error, pool);
+                  };
+                  if (code_of(err) == pool_errc::pool_failed) {
+                    pool_gone();
+                    return;
+                  }
+                  self->request(pool, self->state.config.lookup_timeout, stats_atom::value)
+                      .await([on_error, err, timeout](
+                                 pool_stats&) mutable { statement_failed(on_error, err, timeout); },
+                             [pool_gone](caf::error&) mutable { pool_gone(); });
+                });
+      },
+      on_error, std::move(gone));
+}
+
 template <class OnResult, class OnError>
 void run_on(session_pointer self, const lease& granted, std::string sql, OnResult on_result,
             OnError on_error) {
@@ -120,30 +165,12 @@ void run_on(session_pointer self, const lease& granted, std::string sql, OnResul
              });
 }
 
-// One statement on a fresh lease that ends with it: the connection tells the pool itself
-// (before this reply), so no give_back follows a success. After a failure the session gives
-// the lease back anyway: a no-op for the pool when the connection released it, and the way back
-// when the connection never answered (the statement guard fired, the connection died).
-template <class OnResult, class OnError>
-void run_and_release(session_pointer self, const lease& granted, const pool_actor& pool,
-                     std::string sql, OnResult on_result, OnError on_error) {
-  auto connection = caf::actor_cast<connection_actor>(granted.connection);
-  auto timeout = statement_timeout(self->state);
-  self->request(connection, timeout, execute_atom::value, granted.id, std::move(sql),
-                release_atom::value)
-      .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
-             [self, pool, id = granted.id, on_error, timeout](caf::error& err) mutable {
-               self->send(pool, give_back_atom::value, id);
-               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
-             });
-}
-
 void give_back(session_pointer self, const pool_actor& pool, std::uint64_t lease_id) {
   self->send(pool, give_back_atom::value, lease_id);
 }
 
-// One statement. In a transaction it runs on the held lease; otherwise it borrows and runs
-// it under a lease that ends with the statement (back in the pool before the reply goes out).
+// One statement. In a transaction it runs on the held lease; otherwise the pool runs it on a
+// connection of its choice (run_pooled): back in the pool before the reply goes out.
 template <class Promise, class Convert>
 void statement(session_pointer self, std::string sql, Promise rp, Convert convert) {
   auto deliver = [rp, convert](query_result result) mutable {
@@ -174,12 +201,7 @@ void statement(session_pointer self, std::string sql, Promise rp, Convert conver
     });
     return;
   }
-  borrow(
-      self,
-      [self, sql = std::move(sql), deliver, fail](lease granted, pool_actor pool) mutable {
-        run_and_release(self, granted, pool, std::move(sql), deliver, fail);
-      },
-      fail);
+  run_pooled(self, std::move(sql), deliver, fail);
 }
 
 caf::expected<query_result> as_is(query_result result) {
@@ -275,10 +297,10 @@ session_actor::behavior_type session(session_pointer self, supervisor_actor supe
 
 } // namespace
 
-session_config session_config_for(const pool_config& /*pool: its timeouts bound the borrow*/,
-                                  caf::timespan slack) {
+session_config session_config_for(const pool_config& pool, caf::timespan slack) {
   session_config config;
   config.lookup_timeout = slack;
+  config.acquire_timeout = pool.acquire_timeout;
   return config;
 }
 

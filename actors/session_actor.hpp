@@ -1,7 +1,8 @@
 // The session actor: what a service spawns for one unit of work. Outside a transaction each
-// statement borrows a connection and runs on it under a lease that ends with the statement
-// (execute-and-release: the connection hands itself back to the pool), so a pool of 5 serves
-// any number of sessions. begin holds one lease until commit or rollback.
+// statement is one request to the pool (statement): the pool picks a connection and delegates
+// the statement to it (execute-and-release), the connection hands itself back to the pool and
+// answers the session directly. Four messages per statement, and a pool of 5 serves any number
+// of sessions. begin borrows one lease and holds it until commit or rollback.
 // When the session ends (or is killed) what it holds goes back to the pool: it gives the
 // lease back on its way out, and the pool, which monitors its borrowers, takes it back anyway.
 // Requests are served one after another, in the order they arrive.
@@ -37,13 +38,16 @@ using session_actor = caf::typed_actor<
 struct session_config {
   // Hang guards on the session's requests; the client's timeouts fire first and carry the
   // precise error. A borrow needs none: the pool answers every borrow within its
-  // acquire_timeout, and CAF answers for a pool that is gone.
+  // acquire_timeout, and CAF answers for a pool that is gone. A statement outside a
+  // transaction waits for a connection and runs in one request: acquire_timeout plus the
+  // statement guard.
   caf::timespan statement_timeout{0}; // 0: from the credentials' socket and query timeouts
   caf::timespan lookup_timeout = std::chrono::seconds(10);
+  caf::timespan acquire_timeout = std::chrono::seconds(30); // the pool's (session_config_for)
 };
 
 // A session config for a pool with `pool`'s settings: the supervisor lookup is guarded by
-// `slack` (the borrow needs no guard, see session_config).
+// `slack`, a statement by `pool`'s acquire_timeout plus the statement guard.
 session_config session_config_for(const pool_config& pool, caf::timespan slack);
 
 // The session looks its pool up from `supervisor` on first use (and again when that pool

@@ -9,6 +9,9 @@ namespace exapool {
 using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
 // session -> pool: I am done with this lease.
 using give_back_atom = caf::atom_constant<caf::atom("give_back")>;
+// session -> pool: run this SQL on any connection (outside a transaction); the pool delegates
+// it to a connection, which answers the session with the result.
+using statement_atom = caf::atom_constant<caf::atom("statement")>;
 // pool -> connection: open, validate (SELECT 1), reset to the baseline, close.
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using validate_atom = caf::atom_constant<caf::atom("validate")>;
