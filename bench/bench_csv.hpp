@@ -3,8 +3,11 @@
 //   benchmark,workload,variant,sessions,metric,value,unit
 #pragma once
 
+#include "apps/exapool/options.hpp"
+
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -40,5 +43,20 @@ private:
   std::string path_;
   std::ofstream out_;
 };
+
+// The main of a benchmark program with CAF-style options: parses them (help, a bad option named),
+// opens the CSV file `cfg.csv` names, runs; an exception ends it with its text and exit code 1.
+template <class Config, class Run> int bench_main(int argc, char** argv, Run run) {
+  Config cfg;
+  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
+    return *code;
+  try {
+    csv_rows csv(cfg.csv);
+    return run(cfg, csv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
 
 } // namespace exapool::bench

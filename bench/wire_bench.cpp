@@ -185,14 +185,5 @@ int run(const bench_config& cfg, exapool::bench::csv_rows& csv) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bench_config cfg;
-  if (auto code = exapool::cli::parse_options(cfg, argc, argv))
-    return *code;
-  try {
-    exapool::bench::csv_rows csv(cfg.csv);
-    return run(cfg, csv);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return exapool::bench::bench_main<bench_config>(argc, argv, run);
 }

@@ -37,6 +37,8 @@ std::string program_name(int argc, char** argv) {
   return slash == std::string::npos ? "exapool " + name : name.substr(slash + 1);
 }
 
+} // namespace
+
 bool asks_for_help(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -45,8 +47,6 @@ bool asks_for_help(int argc, char** argv) {
   }
   return false;
 }
-
-} // namespace
 
 void print_own_options(const caf::actor_system_config& cfg, std::ostream& out) {
   std::size_t printed = 0;

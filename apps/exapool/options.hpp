@@ -17,6 +17,9 @@ namespace exapool::cli {
 // still prints CAF's full list, its scheduler and logger options included).
 std::optional<int> parse_options(caf::actor_system_config& cfg, int argc, char** argv);
 
+// True when argv asks for help (--help, -h or -?).
+bool asks_for_help(int argc, char** argv);
+
 // The options the program added (every group but CAF's own), one per line, to `out`.
 void print_own_options(const caf::actor_system_config& cfg, std::ostream& out);
 

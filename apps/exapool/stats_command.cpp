@@ -61,15 +61,6 @@ struct stats_config : caf::actor_system_config {
   }
 };
 
-bool asks_for_help(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "-?")
-      return true;
-  }
-  return false;
-}
-
 double ms(caf::timespan span) {
   return std::chrono::duration<double, std::milli>(span).count();
 }
