@@ -120,7 +120,10 @@ void statement_failed(OnError& on_error, const caf::error& err, caf::timespan ti
 // for a connection and the statement. A receiver that is gone is either the pool (it crashed:
 // report it to the supervisor and try once more with its replacement, as borrow does) or the
 // connection the statement was delegated to; a cheap question to the pool tells them apart,
-// so that a lost connection never gets a live pool replaced.
+// so that a lost connection never gets a live pool replaced. The retry never runs a statement
+// twice: CAF answers a request with "receiver down" only when the receiver ended before it
+// processed it (a connection that dies while running a statement leaves its caller to the
+// timeout instead).
 template <class OnResult, class OnError>
 void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnError on_error,
                 std::optional<pool_actor> gone = std::nullopt) {
