@@ -35,7 +35,8 @@ namespace exapool {
 struct runtime_config {
   pool_config pool;                         // every pool's behaviour
   credentials_backend_factory make_backend; // empty: the real Exasol client
-  // CAF scheduler threads of an actor system the runtime makes itself (0: CAF's default).
+  // CAF scheduler threads of an actor system the runtime makes itself (0: the runtime's
+  // default, 1: see runtime::configure).
   // Connection actors over the real client run on threads of their own regardless.
   std::size_t scheduler_threads = 0;
   // How much longer than the pool's own timeouts a blocking call waits before it gives up.
@@ -67,9 +68,10 @@ private:
 class runtime {
 public:
   // Registers the "exapool" error category so CAF renders exapool errors by name, and sets the
-  // scheduler's idle polling to what a pool of blocking connections needs (no 50 us polling
-  // phase; see runtime.cpp). The runtime does it for a system it makes; call it on your config
-  // before parsing and making a system to attach to.
+  // scheduler to what the runtime was measured fastest with: one thread, no 50 us polling phase
+  // (see runtime.cpp). The runtime does it for a system it makes; call it on your config
+  // before parsing and making a system to attach to (then set scheduler.max-threads after it
+  // if your own actors need more threads).
   static void configure(caf::actor_system_config& cfg);
 
   explicit runtime(runtime_config config = {});

@@ -91,7 +91,8 @@ struct bench_config : caf::actor_system_config {
         .add(wss, "wss", "TLS (wss) instead of plain ws")
         .add(user, "user", "user name (password from EXAPOOL_PASSWORD, default exasol)")
         .add(csv, "csv", "append CSV rows to this file")
-        .add(scheduler_threads, "scheduler-threads", "CAF scheduler threads (0: CAF's default)");
+        .add(scheduler_threads, "scheduler-threads",
+             "CAF scheduler threads (0: the runtime's default, 1)");
   }
 
   static std::string join(const std::vector<std::string>& parts) {

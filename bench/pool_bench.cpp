@@ -1,13 +1,13 @@
 // pool_bench: borrow + give_back cycles per second through the pool actor, with do-nothing
 // (fake) connections, as HikariCP measures its "connection cycle" (B3), and memory and cost
 // per cycle as waiting borrowers grow (B4). N event-based borrower actors share a pool of 8;
-// CAF runs on 2 scheduler threads. Every case also runs against a floor pool that sends the
-// same messages with no pool logic, so the framework's share of the cost is measured beside
-// exapool's.
+// CAF's scheduler as the runtime sets it up (one thread; --threads=N to compare). Every case also
+// runs against a floor pool that sends the same messages with no pool logic, so the framework's
+// share of the cost is measured beside exapool's.
 //
 //   pool_bench [--cycles=N] [--policy=stealing|sharing] [--style=request|send]
 //              [--borrowers=8,32,64,1000,10000] [--waiters=1000,10000,100000] [--repeat=1]
-//              [--csv=<file to append rows to>]
+//              [--threads=N] [--no-floor] [--csv=<file to append rows to>]
 // With --repeat=k each case runs k times and the best run counts (the machine is shared: the
 // best run is the one least disturbed). An empty list skips that part.
 #include "actors/fake_backend.hpp"
@@ -51,7 +51,8 @@ struct options {
   std::vector<std::size_t> borrowers = {8, 32, 64, 1000, 10000};
   std::vector<std::size_t> waiters = {1'000, 10'000, 100'000};
   std::string csv;
-  bool floor = true; // also run the floor pool beside exapool
+  bool floor = true;       // also run the floor pool beside exapool
+  std::size_t threads = 0; // CAF scheduler threads (0: the runtime's default)
   std::size_t pool_size = 8;
   int repeat = 1;
 };
@@ -113,6 +114,8 @@ options parse(int argc, char** argv) {
       o.waiters = parse_list(v, "--waiters");
     else if (auto v = value("--csv"))
       o.csv = v;
+    else if (auto v = value("--threads"))
+      o.threads = parse_count(v, "--threads");
     else if (a == "--no-floor")
       o.floor = false;
     else
@@ -121,11 +124,13 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-// The scheduler as the runtime configures it (runtime::configure), on 2 threads.
+// The scheduler as the runtime configures it (runtime::configure: one thread), unless
+// --threads says otherwise.
 struct bench_config : caf::actor_system_config {
-  explicit bench_config(const std::string& policy) {
+  bench_config(const std::string& policy, std::size_t threads) {
     runtime::configure(*this);
-    set("scheduler.max-threads", 2);
+    if (threads > 0)
+      set("scheduler.max-threads", threads);
     set("scheduler.policy", policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   }
 };
@@ -319,11 +324,11 @@ cycle_result drive(caf::actor_system& sys, const options& o, std::size_t n, caf:
 
 void print_cycles(const options& o, const char* variant, std::size_t n, std::uint64_t total,
                   const cycle_result& r) {
-  std::printf("variant=%s borrowers=%zu pool=%zu style=%s policy=%s cycles=%llu "
+  std::printf("variant=%s borrowers=%zu pool=%zu style=%s policy=%s threads=%zu cycles=%llu "
               "cycles_per_s=%.0f ns_per_cycle=%.1f cpu_ns_per_cycle=%.1f",
               variant, n, o.pool_size, o.style.c_str(), o.policy.c_str(),
-              static_cast<unsigned long long>(total), 1e9 / r.ns_per_cycle, r.ns_per_cycle,
-              r.cpu_ns_per_cycle);
+              o.threads == 0 ? 1 : o.threads, static_cast<unsigned long long>(total),
+              1e9 / r.ns_per_cycle, r.ns_per_cycle, r.cpu_ns_per_cycle);
 }
 
 // exapool's pool actor over do-nothing connections.
@@ -474,7 +479,7 @@ int main(int argc, char** argv) {
   }
   try {
     bench::csv_rows csv{o.csv};
-    bench_config cfg{o.policy};
+    bench_config cfg{o.policy, o.threads};
     caf::actor_system sys{cfg};
     run_b3(sys, o, csv);
     run_b4(sys, o, csv);

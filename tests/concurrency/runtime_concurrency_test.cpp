@@ -197,8 +197,7 @@ exasim::server_options sim_options() {
 }
 
 runtime_config concurrency_config() {
-  runtime_config config;
-  config.scheduler_threads = 2;
+  runtime_config config; // the scheduler as users get it (runtime::configure's defaults)
   config.pool.max_size = pool_size;
   config.pool.acquire_timeout = 60s; // a hang guard here: the queue is long by design
   config.pool.shutdown_grace = 5s;
