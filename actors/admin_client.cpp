@@ -64,8 +64,15 @@ admin_actor connect(caf::actor_system& sys, const std::string& where, const std:
 
 } // namespace
 
-std::string fetch_stats_json(caf::actor_system& sys, const std::string& host, std::uint16_t port,
-                             caf::timespan timeout) {
+namespace {
+
+struct fetched {
+  std::string json;
+  std::vector<pool_stats> pools; // the JSON read back: an answer that is not pool stats fails
+};
+
+fetched fetch(caf::actor_system& sys, const std::string& host, std::uint16_t port,
+              caf::timespan timeout) {
   auto where = host + ":" + std::to_string(port);
   auto admin = connect(sys, where, host, port, timeout);
   caf::scoped_actor self{sys};
@@ -77,16 +84,23 @@ std::string fetch_stats_json(caf::actor_system& sys, const std::string& host, st
   if (failure)
     fail(where, why(sys, *failure, timeout));
   try {
-    stats_from_json(*answer);
+    auto pools = stats_from_json(*answer);
+    return {std::move(*answer), std::move(pools)};
   } catch (const std::invalid_argument& e) {
     fail(where, std::string("the answer is not pool stats: ") + e.what());
   }
-  return std::move(*answer);
+}
+
+} // namespace
+
+std::string fetch_stats_json(caf::actor_system& sys, const std::string& host, std::uint16_t port,
+                             caf::timespan timeout) {
+  return fetch(sys, host, port, timeout).json;
 }
 
 std::vector<pool_stats> fetch_stats(caf::actor_system& sys, const std::string& host,
                                     std::uint16_t port, caf::timespan timeout) {
-  return stats_from_json(fetch_stats_json(sys, host, port, timeout));
+  return fetch(sys, host, port, timeout).pools;
 }
 
 } // namespace exapool

@@ -49,14 +49,7 @@ struct stats_config : caf::actor_system_config {
            "per pool: connections now, borrow and session counters, validation and upkeep,\n"
            "borrow wait p50/p99/max in ms and the last connect error. Exit code 0 on success,\n"
            "1 when the endpoint cannot be read, 2 for a usage error.\n\noptions:\n";
-    for (const auto& opt : custom_options_)
-      if (opt.category() == "stats")
-        out << "  --" << std::string(opt.full_name().begin(), opt.full_name().end())
-            << (opt.is_flag()
-                    ? ""
-                    : "=<" + std::string(opt.type_name().begin(), opt.type_name().end()) + ">")
-            << "\n      " << std::string(opt.description().begin(), opt.description().end())
-            << "\n";
+    print_own_options(*this, out);
     out << "\n--long-help lists CAF's own options as well.\n";
   }
 };
