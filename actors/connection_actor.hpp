@@ -79,6 +79,10 @@ public:
   virtual bool reset() = 0; // never throws: false when it cannot be made clean
   virtual bool is_open() const = 0;
   virtual void close() = 0; // disconnect properly; never throws
+  // Asks the server to abort the statement running now, if any. Callable from any thread while
+  // another call runs, and never blocks or does I/O on the caller's thread (the real client
+  // posts the abortQuery to the thread driving the statement). The running call then fails.
+  virtual void abort_running() noexcept {}
 };
 
 // The real backend: an exasol::connection made from `creds` when open() is called.

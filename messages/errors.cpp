@@ -24,6 +24,14 @@ std::string to_string(pool_errc code) {
     return "invalid_config";
   case pool_errc::pool_failed:
     return "pool_failed";
+  case pool_errc::session_limit:
+    return "session_limit";
+  case pool_errc::result_too_large:
+    return "result_too_large";
+  case pool_errc::statement_aborted:
+    return "statement_aborted";
+  case pool_errc::too_many_waiters:
+    return "too_many_waiters";
   }
   return "unknown";
 }

@@ -22,6 +22,12 @@ enum class pool_errc : std::uint8_t {
   server_error,          // the server answered with an SQL error; context has sqlCode and text
   invalid_config,        // a bad configuration value; context names it
   pool_failed,           // the pool actor died; the supervisor restarts it
+  session_limit,         // the server refused a login: its session limit is reached (not a
+                         // credentials problem: the pool keeps serving with what it has)
+  result_too_large,      // a result exceeded the configured maximum result size
+  statement_aborted,     // the statement was aborted (its borrower gave up or died, or its
+                         // time limit passed); it did not complete
+  too_many_waiters,      // the pool's waiter queue is full: refused at once
 };
 
 std::string to_string(pool_errc code);
