@@ -32,6 +32,8 @@ std::string to_string(pool_errc code) {
     return "statement_aborted";
   case pool_errc::too_many_waiters:
     return "too_many_waiters";
+  case pool_errc::too_many_pools:
+    return "too_many_pools";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class pool_errc : std::uint8_t {
   statement_aborted,     // the statement was aborted (its borrower gave up or died, or its
                          // time limit passed); it did not complete
   too_many_waiters,      // the pool's waiter queue is full: refused at once
+  too_many_pools,        // the runtime's limit on pools is reached: a new pool key is refused
 };
 
 std::string to_string(pool_errc code);
