@@ -4,6 +4,10 @@
 #   ./run.sh test   install what is missing, build, check formatting, run every test
 #   ./run.sh bench  install what is missing, build, run the benchmark suite (bench/README.md);
 #                   options after "bench" go to bench/run_suite.sh, e.g. ./run.sh bench --quick
+# The sanitizer and fuzz parts of "test", alone (sanitizers/README.md, fuzz/README.md):
+#   ./run.sh asan         ASan+UBSan build (build-asan): the unit, concurrency and reliability suites
+#   ./run.sh tsan         TSan build (build-tsan): the same suites (not part of "test")
+#   ./run.sh fuzz [SECS]  libFuzzer targets (build-fuzz, clang): SECS each, 20 by default
 # All are idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,6 +16,7 @@ build="$top/build"
 
 apt_packages=(g++ cmake make libcaf-dev catch2 libboost1.81-dev libboost-json1.81-dev libssl-dev
   libsqlite3-dev zlib1g-dev openssl ca-certificates clang-format
+  clang libclang-rt-14-dev llvm
   gnuplot-nox default-jdk-headless libhikaricp-java libslf4j-java libcommons-cli-java)
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -57,6 +62,50 @@ build_all() {
   cmake --build "$build" -j"$(nproc)"
 }
 
+# Sanitizer builds: our code instrumented (EXAPOOL_SANITIZE in CMakeLists.txt), Debian's
+# libraries not. -O1 keeps the suites fast enough for CI; asserts stay on (no NDEBUG).
+build_sanitized() { # $1: address or thread, $2: build directory
+  if [ ! -f "$2/CMakeCache.txt" ]; then
+    cmake -S "$top" -B "$2" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+      -DEXAPOOL_SANITIZE="$1" >/dev/null
+  fi
+  cmake --build "$2" -j"$(nproc)" --target sanitized_suites
+}
+
+# Every finding stops the test that made it. The suppression files name only findings inside
+# Debian's libraries (each with its reason); nothing in our code is suppressed.
+sanitizer_environment() {
+  local supp="$top/sanitizers"
+  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:strict_string_checks=1:suppressions=$supp/asan.supp"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
+  export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
+}
+
+# The suites CI runs under a sanitizer (see sanitized_suites in CMakeLists.txt).
+sanitized_suites_labels='^(unit|concurrency|reliability)$'
+
+run_sanitized() { # $1: address or thread, $2: build directory
+  sanitizer_environment
+  local start=$SECONDS
+  build_sanitized "$1" "$2"
+  (cd "$2" && ctest --output-on-failure -j2 --timeout 600 -L "$sanitized_suites_labels")
+  log "sanitizer=$1 build and suites took $((SECONDS - start)) s"
+}
+
+# libFuzzer targets (fuzz/CMakeLists.txt, a clang project of its own): each runs its corpus, then
+# fuzzes for $1 seconds.
+run_fuzz() {
+  local start=$SECONDS fuzz_build="$top/build-fuzz"
+  if [ ! -f "$fuzz_build/CMakeCache.txt" ]; then
+    CXX=clang++ cmake -S "$top/fuzz" -B "$fuzz_build" >/dev/null
+  fi
+  cmake -S "$top/fuzz" -B "$fuzz_build" -Dfuzz_seconds="$1" >/dev/null
+  cmake --build "$fuzz_build" -j"$(nproc)"
+  (cd "$fuzz_build" && ctest --output-on-failure -j2 -L fuzz)
+  log "fuzz targets ($1 s each) took $((SECONDS - start)) s"
+}
+
 check_format() {
   local files
   mapfile -t files < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null ||
@@ -78,8 +127,18 @@ test)
   install_node_modules
   build_all
   check_format
-  cd "$build"
-  ctest --output-on-failure -j2 --timeout 600
+  (cd "$build" && ctest --output-on-failure -j2 --timeout 600)
+  run_sanitized address "$top/build-asan"
+  run_fuzz 20
+  ;;
+asan | tsan)
+  install_missing_packages
+  ensure_localhost_resolves
+  run_sanitized "$([ "$1" = asan ] && echo address || echo thread)" "$top/build-$1"
+  ;;
+fuzz)
+  install_missing_packages
+  run_fuzz "${2:-20}"
   ;;
 bench)
   install_missing_packages
@@ -89,7 +148,7 @@ bench)
   exec "$top/bench/run_suite.sh" --build="$build" "${@:2}"
   ;;
 *)
-  echo "usage: ./run.sh main | ./run.sh test | ./run.sh bench [suite options]" >&2
+  echo "usage: ./run.sh main | test | bench [suite options] | asan | tsan | fuzz [seconds]" >&2
   exit 2
   ;;
 esac
