@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace exasim {
@@ -12,37 +13,31 @@ enum class kind { boolean, integer, text };
 struct writable {
   const char* name;
   kind type;
+  std::int64_t max = 0; // integers: larger values are clamped to this
 };
 
 // The attributes a client may set (protocol reference §6); every other name is read-only.
 constexpr writable writable_attributes[] = {
-    {"autocommit", kind::boolean},          {"currentSchema", kind::text},
-    {"feedbackInterval", kind::integer},    {"numericCharacters", kind::text},
-    {"queryTimeout", kind::integer},        {"snapshotTransactionsEnabled", kind::boolean},
-    {"timestampUtcEnabled", kind::boolean}, {"resultSetMaxRows", kind::integer},
+    {"autocommit", kind::boolean},
+    {"currentSchema", kind::text},
+    {"feedbackInterval", kind::integer, max_attribute_seconds},
+    {"numericCharacters", kind::text},
+    {"queryTimeout", kind::integer, max_attribute_seconds},
+    {"snapshotTransactionsEnabled", kind::boolean},
+    {"timestampUtcEnabled", kind::boolean},
+    {"resultSetMaxRows", kind::integer, max_result_set_max_rows},
 };
 
-std::optional<std::int64_t> as_integer(const boost::json::value& v) {
-  if (v.is_int64())
-    return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v.get_uint64());
-  if (v.is_double() && std::floor(v.get_double()) == v.get_double() &&
-      std::fabs(v.get_double()) < 9e15)
-    return static_cast<std::int64_t>(v.get_double());
-  return std::nullopt;
-}
-
 // Converts `v` to the attribute's type, or returns nullopt when it does not fit.
-std::optional<boost::json::value> convert(kind type, const boost::json::value& v) {
-  switch (type) {
+std::optional<boost::json::value> convert(const writable& w, const boost::json::value& v) {
+  switch (w.type) {
   case kind::boolean:
     if (v.is_bool())
       return v;
     return std::nullopt;
   case kind::integer:
-    if (auto i = as_integer(v); i && *i >= 0)
-      return boost::json::value(*i);
+    if (auto i = saturated_integer(v); i && *i >= 0)
+      return boost::json::value(std::min(*i, w.max));
     return std::nullopt;
   case kind::text:
     if (v.is_string())
@@ -68,6 +63,24 @@ const char* kind_name(kind type) {
 
 } // namespace
 
+std::optional<std::int64_t> saturated_integer(const boost::json::value& v) {
+  constexpr double int64_limit = 9223372036854775808.0; // 2^63, exact as a double
+  if (v.is_int64())
+    return v.get_int64();
+  if (v.is_uint64())
+    return static_cast<std::int64_t>(
+        std::min<std::uint64_t>(v.get_uint64(), static_cast<std::uint64_t>(INT64_MAX)));
+  if (!v.is_double() || !std::isfinite(v.get_double()) ||
+      std::floor(v.get_double()) != v.get_double())
+    return std::nullopt;
+  double d = v.get_double();
+  if (d >= int64_limit)
+    return INT64_MAX;
+  if (d < -int64_limit)
+    return INT64_MIN;
+  return static_cast<std::int64_t>(d);
+}
+
 attribute_set::attribute_set()
     : values_{{"autocommit", true},
               {"compressionEnabled", false},
@@ -92,7 +105,7 @@ std::optional<std::string> attribute_set::apply(const boost::json::object& reque
     auto it = requested.find(w.name);
     if (it == requested.end())
       continue;
-    auto converted = convert(w.type, it->value());
+    auto converted = convert(w, it->value());
     if (!converted)
       return std::string("attribute ") + w.name + " must be " + kind_name(w.type);
     accepted[w.name] = std::move(*converted);
@@ -141,7 +154,7 @@ void attribute_set::set_open_transaction(bool open) {
   values_["openTransaction"] = open;
 }
 void attribute_set::set_query_timeout_seconds(std::int64_t seconds) {
-  values_["queryTimeout"] = seconds;
+  values_["queryTimeout"] = std::clamp<std::int64_t>(seconds, 0, max_attribute_seconds);
 }
 void attribute_set::set_compression_enabled(bool on) {
   values_["compressionEnabled"] = on;

@@ -22,7 +22,11 @@ class listener {
 public:
   virtual ~listener() = default;
   virtual std::uint16_t port() const = 0;
-  virtual void stop() = 0; // closes the acceptor (from any thread)
+  // From any thread while the I/O threads run; both return once done.
+  virtual void stop() = 0; // closes the acceptor
+  // false closes the acceptor (new connections are refused; sessions go on); true listens
+  // again on the same port. Throws std::runtime_error when the port cannot be bound.
+  virtual void set_accepting(bool on) = 0;
 };
 
 // Binds and starts accepting; throws std::runtime_error naming the cause.

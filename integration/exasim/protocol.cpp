@@ -32,6 +32,11 @@ boost::json::object error_response(const std::string& sql_code, const std::strin
   return {{"status", "error"}, {"exception", {{"text", text}, {"sqlCode", code}}}};
 }
 
+std::string session_limit_text(std::size_t open_sessions) {
+  return std::string("Connection exception - ") + session_limit_marker + ": " +
+         std::to_string(open_sessions) + " sessions are open.";
+}
+
 std::size_t approximate_json_size(const boost::json::value& v) {
   switch (v.kind()) {
   case boost::json::kind::string:
@@ -43,6 +48,29 @@ std::size_t approximate_json_size(const boost::json::value& v) {
     return 25;
   default:
     return 6;
+  }
+}
+
+std::uint64_t approximate_rows_size(const result_set& rows) {
+  std::uint64_t bytes = 0;
+  for (const auto& column : rows.data)
+    for (const auto& v : column)
+      bytes += approximate_json_size(v);
+  return bytes;
+}
+
+result_store::result_store(std::shared_ptr<result_memory> memory) : memory_(std::move(memory)) {}
+
+result_store::~result_store() {
+  account(-static_cast<std::int64_t>(held_rows_), -static_cast<std::int64_t>(held_bytes_));
+}
+
+void result_store::account(std::int64_t rows, std::int64_t bytes) {
+  held_rows_ += static_cast<std::uint64_t>(rows); // modular: adding a negative subtracts
+  held_bytes_ += static_cast<std::uint64_t>(bytes);
+  if (memory_) {
+    memory_->rows += static_cast<std::uint64_t>(rows);
+    memory_->bytes += static_cast<std::uint64_t>(bytes);
   }
 }
 
@@ -59,7 +87,10 @@ boost::json::object result_store::encode(statement_result result, std::int64_t m
     std::int64_t handle = next_handle_++;
     set["resultSetHandle"] = handle;
     set["numRowsInMessage"] = 0;
-    sets_[handle] = std::make_shared<const result_set>(std::move(rows));
+    std::uint64_t bytes = approximate_rows_size(rows);
+    std::int64_t count = static_cast<std::int64_t>(rows.num_rows);
+    sets_[handle] = held{std::make_shared<const result_set>(std::move(rows)), bytes};
+    account(count, static_cast<std::int64_t>(bytes));
   } else {
     set["numRowsInMessage"] = rows.num_rows;
     if (rows.num_rows > 0) { // Exasol omits data for an empty result
@@ -77,7 +108,7 @@ std::optional<boost::json::object> result_store::fetch(std::int64_t handle, std:
   auto it = sets_.find(handle);
   if (it == sets_.end())
     return std::nullopt;
-  const result_set& rows = *it->second;
+  const result_set& rows = *it->second.rows;
   std::size_t first = start < rows.num_rows ? static_cast<std::size_t>(start) : rows.num_rows;
   std::size_t last = first;
   std::uint64_t used = 0;
@@ -101,7 +132,7 @@ std::optional<boost::json::object> result_store::header(std::int64_t handle) con
   auto it = sets_.find(handle);
   if (it == sets_.end())
     return std::nullopt;
-  const result_set& rows = *it->second;
+  const result_set& rows = *it->second.rows;
   boost::json::object set{{"resultSetHandle", handle},
                           {"numColumns", rows.columns.size()},
                           {"numRows", rows.num_rows},
@@ -110,8 +141,23 @@ std::optional<boost::json::object> result_store::header(std::int64_t handle) con
   return boost::json::object{{"resultType", "resultSet"}, {"resultSet", std::move(set)}};
 }
 
-bool result_store::close(std::int64_t handle) {
-  return sets_.erase(handle) > 0;
+std::shared_ptr<const result_set> result_store::close(std::int64_t handle) {
+  auto it = sets_.find(handle);
+  if (it == sets_.end())
+    return nullptr;
+  auto rows = std::move(it->second.rows);
+  account(-static_cast<std::int64_t>(rows->num_rows), -static_cast<std::int64_t>(it->second.bytes));
+  sets_.erase(it);
+  return rows;
+}
+
+std::vector<std::shared_ptr<const result_set>> result_store::close_all() {
+  std::vector<std::shared_ptr<const result_set>> all;
+  for (auto& [handle, entry] : sets_)
+    all.push_back(std::move(entry.rows));
+  sets_.clear();
+  account(-static_cast<std::int64_t>(held_rows_), -static_cast<std::int64_t>(held_bytes_));
+  return all;
 }
 
 boost::json::object encode_results(std::vector<statement_result> results, result_store& store,

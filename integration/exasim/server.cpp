@@ -22,9 +22,13 @@ struct server::impl {
   std::shared_ptr<listener> accept;
   std::vector<std::thread> threads;
   tls_material tls;
-  std::string temp_dir; // the private database's directory, removed at stop
+  std::string temp_dir; // the private database's directory, removed with the server
+  std::string database; // the SQLite file, kept across restarts
   std::uint16_t port = 0;
   bool running = false;
+  counters retired; // totals of the states of earlier runs (before a restart)
+  double spike_probability = 0;
+  std::chrono::milliseconds spike{0};
 
   void start();
   void stop();
@@ -39,25 +43,51 @@ std::string server::impl::make_temp_database() {
   return temp_dir + "/exasim.db";
 }
 
+namespace {
+
+// Adds the cumulative counters of `s` (not the "now" ones: sessions, connections, results).
+void counters_add(counters& total, const server_state& s) {
+  total.sessions_opened += s.sessions_opened;
+  total.sessions_closed += s.sessions_closed;
+  total.failed_logins += s.failed_logins;
+  total.requests += s.requests;
+  total.protocol_violations += s.protocol_violations;
+  total.accepts += s.accepts;
+  total.accept_errors += s.accept_errors;
+  total.login_timeouts += s.login_timeouts;
+  total.latency_spikes += s.latency_spikes;
+}
+
+} // namespace
+
 void server::impl::start() {
   if (running)
     return;
-  tls = options.cert_file.empty() ? make_self_signed_certificate()
-                                  : load_certificate(options.cert_file, options.key_file);
-  state = std::make_shared<server_state>(options, options.engine_threads);
-  std::string path = options.database_file.empty() ? make_temp_database() : options.database_file;
+  // A restart keeps what clients know: the certificate (pinned by fingerprint), the port and
+  // the data.
+  bool restart = state != nullptr;
+  if (tls.certificate_pem.empty())
+    tls = options.cert_file.empty() ? make_self_signed_certificate()
+                                    : load_certificate(options.cert_file, options.key_file);
+  std::uint64_t first_session = 0;
+  if (restart) {
+    counters_add(retired, *state);
+    first_session = state->session_counter();
+  }
+  state = std::make_shared<server_state>(options, options.engine_threads, first_session);
+  state->set_latency_spikes(spike_probability, spike.count());
+  if (database.empty())
+    database = options.database_file.empty() ? make_temp_database() : options.database_file;
   try {
-    state->db_engine = std::make_unique<sqlite_engine>(path, *state, options.lock_wait_timeout);
+    state->db_engine = std::make_unique<sqlite_engine>(database, *state, options.lock_wait_timeout);
     if (!options.fresh_rsa_key_per_session)
       state->shared_key = exasol::codec::rsa_key_pair::generate(1024);
     ioc = std::make_unique<boost::asio::io_context>(std::max(1, options.threads));
-    accept = start_listener(*ioc, options.host, options.port, tls, state);
+    accept = start_listener(*ioc, options.host, port != 0 ? port : options.port, tls, state);
   } catch (...) {
     state->workers.join();
-    state.reset();
+    state->db_engine.reset();
     ioc.reset();
-    if (!temp_dir.empty())
-      std::filesystem::remove_all(temp_dir);
     throw;
   }
   port = accept->port();
@@ -68,7 +98,8 @@ void server::impl::start() {
 
 // Order matters: no new connections; running statements interrupted; the I/O threads end;
 // the worker threads finish what they hold; then the io_context is destroyed, which destroys
-// every session (closing its socket and its SQLite connection) before the files go away.
+// every session (closing its socket and its SQLite connection). The database stays for a
+// restart; the destructor removes a temporary one.
 void server::impl::stop() {
   if (!running)
     return;
@@ -85,11 +116,6 @@ void server::impl::stop() {
   accept.reset();
   ioc.reset();
   state->db_engine.reset();
-  if (!temp_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(temp_dir, ec);
-    temp_dir.clear();
-  }
 }
 
 server::server(server_options options) : impl_(std::make_unique<impl>()) {
@@ -98,6 +124,10 @@ server::server(server_options options) : impl_(std::make_unique<impl>()) {
 
 server::~server() {
   stop();
+  if (!impl_->temp_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(impl_->temp_dir, ec);
+  }
 }
 
 void server::start() {
@@ -119,16 +149,15 @@ std::string server::dsn() const {
 }
 
 counters server::stats() const {
-  counters c;
+  counters c = impl_->retired;
   if (!impl_->state)
     return c;
   auto& s = *impl_->state;
-  c.sessions_opened = s.sessions_opened;
-  c.sessions_closed = s.sessions_closed;
-  c.failed_logins = s.failed_logins;
-  c.requests = s.requests;
-  c.protocol_violations = s.protocol_violations;
+  counters_add(c, s);
   c.active_sessions = s.active_sessions();
+  c.connections = s.connections;
+  c.result_rows = s.results->rows;
+  c.result_bytes = s.results->bytes;
   return c;
 }
 
@@ -162,6 +191,29 @@ void server::set_refuse_logins(bool refuse) {
 
 bool server::drop_session(std::uint64_t session_id) {
   return impl_->state && impl_->state->kill_session(session_id);
+}
+
+std::optional<std::uint64_t> server::drop_any_session(std::uint64_t pick) {
+  // A session may end between listing and dropping; then try the others.
+  for (auto ids = session_ids(); !ids.empty(); ids = session_ids()) {
+    auto id = ids[pick % ids.size()];
+    if (drop_session(id))
+      return id;
+  }
+  return std::nullopt;
+}
+
+void server::set_latency_spikes(double probability, std::chrono::milliseconds spike) {
+  impl_->spike_probability = probability;
+  impl_->spike = spike;
+  if (impl_->state)
+    impl_->state->set_latency_spikes(probability, spike.count());
+}
+
+void server::set_accepting(bool accepting) {
+  if (!impl_->running)
+    throw std::logic_error("exasim: set_accepting needs a running server");
+  impl_->accept->set_accepting(accepting);
 }
 
 } // namespace exasim

@@ -2,13 +2,40 @@
 
 #include "integration/exasim/session_core.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace exasim {
 
-server_state::server_state(server_options opts, int worker_threads)
+server_state::server_state(server_options opts, int worker_threads,
+                           std::uint64_t first_session_counter)
     : options(std::move(opts)), login_latency_ms(options.login_latency.count()),
       query_latency_ms(options.query_latency.count()), max_sessions(options.max_sessions),
       refuse_logins(options.refuse_logins),
-      workers(static_cast<std::size_t>(std::max(1, worker_threads))) {}
+      workers(static_cast<std::size_t>(std::max(1, worker_threads))),
+      session_counter_(first_session_counter), chaos_random_(options.chaos_seed) {}
+
+std::int64_t server_state::next_query_latency_ms() {
+  std::int64_t latency = query_latency_ms.load();
+  std::lock_guard lock(chaos_mutex_);
+  if (spike_probability_ > 0 &&
+      std::uniform_real_distribution<double>(0.0, 1.0)(chaos_random_) < spike_probability_) {
+    latency += spike_ms_;
+    ++latency_spikes;
+  }
+  return latency;
+}
+
+void server_state::set_latency_spikes(double probability, std::int64_t spike_ms) {
+  std::lock_guard lock(chaos_mutex_);
+  spike_probability_ = std::isnan(probability) ? 0.0 : std::clamp(probability, 0.0, 1.0);
+  spike_ms_ = std::max<std::int64_t>(0, spike_ms);
+}
+
+std::uint64_t server_state::session_counter() const {
+  std::lock_guard lock(mutex_);
+  return session_counter_;
+}
 
 std::uint64_t server_state::register_session(session_row row, std::weak_ptr<session_core> core) {
   std::lock_guard lock(mutex_);

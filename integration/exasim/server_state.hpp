@@ -4,6 +4,7 @@
 #pragma once
 
 #include "integration/exasim/engine.hpp"
+#include "integration/exasim/protocol.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/codec.hpp"
 
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 
 namespace exasim {
 
@@ -25,7 +27,8 @@ constexpr std::uint64_t session_id_base = 1750902846820319232ULL;
 
 class server_state : public engine_host {
 public:
-  server_state(server_options options, int worker_threads);
+  // Session ids continue after `first_session_counter` (a restarted server hands out new ids).
+  server_state(server_options options, int worker_threads, std::uint64_t first_session_counter = 0);
 
   const server_options options; // the start-time values; the knobs below override them
 
@@ -36,6 +39,16 @@ public:
 
   std::atomic<std::uint64_t> sessions_opened{0}, sessions_closed{0}, failed_logins{0}, requests{0},
       protocol_violations{0};
+  // Accepted TCP connections now open (logged in or not), accept() outcomes, logins timed out.
+  std::atomic<std::uint64_t> connections{0}, accepts{0}, accept_errors{0}, login_timeouts{0};
+  std::atomic<std::uint64_t> latency_spikes{0}; // queries that drew a latency spike
+  // Rows and approximate JSON bytes held by open result sets of every session.
+  std::shared_ptr<result_memory> results = std::make_shared<result_memory>();
+
+  // The query latency for the next execute-type request: the knob, plus a spike with the
+  // spike probability.
+  std::int64_t next_query_latency_ms();
+  void set_latency_spikes(double probability, std::int64_t spike_ms);
 
   std::unique_ptr<engine> db_engine;
   std::optional<exasol::codec::rsa_key_pair> shared_key; // when not fresh_rsa_key_per_session
@@ -49,6 +62,7 @@ public:
   std::size_t active_sessions() const;
   std::vector<std::uint64_t> session_ids() const;
   std::vector<std::shared_ptr<session_core>> live_cores() const;
+  std::uint64_t session_counter() const;
 
   // engine_host
   std::vector<session_row> sessions() const override;
@@ -65,6 +79,11 @@ private:
   mutable std::mutex mutex_;
   std::map<std::uint64_t, entry> live_;
   std::uint64_t session_counter_ = 0;
+
+  std::mutex chaos_mutex_; // guards the generator and the spike settings
+  std::mt19937_64 chaos_random_;
+  double spike_probability_ = 0;
+  std::int64_t spike_ms_ = 0;
 };
 
 } // namespace exasim

@@ -8,7 +8,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cmath>
 
 namespace exasim {
 namespace {
@@ -26,18 +25,15 @@ const json::string* string_field(const json::object& o, json::string_view key) {
   return v && v->is_string() ? &v->get_string() : nullptr;
 }
 
+// Exasol's maxDataMessageSize: a fetch's numBytes budget beyond it is clamped to it.
+constexpr std::int64_t max_fetch_bytes = 64 << 20;
+// The longest query latency a knob can set (a day); longer values are clamped to it.
+constexpr std::int64_t max_latency_ms = 24LL * 3600 * 1000;
+
+// An integer field, saturated at the int64 range (callers clamp it further).
 std::optional<std::int64_t> integer_field(const json::object& o, json::string_view key) {
   auto v = o.if_contains(key);
-  if (!v)
-    return std::nullopt;
-  if (v->is_int64())
-    return v->get_int64();
-  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double() && std::floor(v->get_double()) == v->get_double() &&
-      std::fabs(v->get_double()) < 9e15)
-    return static_cast<std::int64_t>(v->get_double());
-  return std::nullopt;
+  return v ? saturated_integer(*v) : std::nullopt;
 }
 
 std::string text_field(const json::object& o, json::string_view key) {
@@ -59,7 +55,30 @@ json::object bad_request(const std::string& text) {
 session_core::session_core(std::shared_ptr<server_state> state, std::weak_ptr<transport> connection,
                            boost::asio::any_io_executor strand)
     : state_(std::move(state)), connection_(std::move(connection)), strand_(strand),
-      latency_timer_(strand), timeout_timer_(strand), heartbeat_timer_(strand) {}
+      latency_timer_(strand), timeout_timer_(strand), heartbeat_timer_(strand),
+      login_timer_(strand), results_(state_->results) {}
+
+void session_core::start(std::chrono::steady_clock::time_point login_deadline) {
+  if (login_deadline == std::chrono::steady_clock::time_point::max())
+    return;
+  login_timer_.expires_at(login_deadline);
+  login_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec)
+      self->on_login_deadline();
+  });
+}
+
+// A hard deadline: neither heartbeats (Ping frames never reach the core) nor a stream of bad or
+// failed login requests extend it. Without it a socket that upgrades and never logs in is held
+// forever.
+void session_core::on_login_deadline() {
+  if (closed_ || phase_ == phase::logged_in || phase_ == phase::closing)
+    return;
+  ++state_->login_timeouts;
+  if (auto connection = connection_.lock())
+    connection->drop();
+  on_closed();
+}
 
 session_core::~session_core() {
   if (session_id_ != 0)
@@ -106,9 +125,11 @@ void session_core::on_closed() {
   latency_timer_.cancel();
   timeout_timer_.cancel();
   heartbeat_timer_.cancel();
+  login_timer_.cancel();
   if (running_ && in_engine_)
     interrupt_engine(); // nobody waits for the answer any more
   running_ = false;
+  release_rows(results_.close_all()); // nobody will fetch them
   if (session_id_ != 0)
     state_->unregister_session(session_id_);
 }
@@ -232,6 +253,7 @@ void session_core::dispatch(const std::string& command, json::object& request) {
   }
   if (command == "disconnect") {
     state_->unregister_session(session_id_); // gone from EXA_ALL_SESSIONS before the answer
+    release_rows(results_.close_all());      // now, not when the close handshake ends
     respond(ok_response());
     phase_ = phase::closing;
     if (auto connection = connection_.lock())
@@ -319,7 +341,8 @@ void session_core::handle_credentials(const json::object& request) {
       }
     }
   }
-  auto delay = milliseconds(std::max<std::int64_t>(0, state_->login_latency_ms.load()));
+  auto delay =
+      milliseconds(std::clamp<std::int64_t>(state_->login_latency_ms.load(), 0, max_latency_ms));
   latency_timer_.expires_after(delay);
   latency_timer_.async_wait(
       [self = shared_from_this(), ok, user, request](boost::system::error_code ec) {
@@ -350,8 +373,8 @@ void session_core::finish_login(bool credentials_ok, std::string user, json::obj
   row.current_schema = attributes_.current_schema();
   row.login_time = std::chrono::system_clock::now();
   std::uint64_t id = state_->register_session(row, weak_from_this());
-  if (id == 0)
-    return fail_login(authentication_failed); // max_sessions reached
+  if (id == 0) // max_sessions reached: a text a client can tell from a wrong password
+    return fail_login(session_limit_text(state_->max_sessions.load()));
   session_id_ = id;
   // The Go driver asks for compression with attributes.compressionEnabled only.
   bool compress = true_field(request, "useCompression");
@@ -395,6 +418,7 @@ void session_core::open_engine_session(std::uint64_t id, std::string user) {
                                                 {"timeZoneBehavior", "INVALID SHIFT AMBIGUOUS ST"}};
         respond(std::move(response)); // the whole login exchange is uncompressed
         phase_ = phase::logged_in;
+        login_timer_.cancel();
         key_.reset();
         compression_ = compression_requested_;
         attributes_.set_compression_enabled(compression_);
@@ -454,8 +478,9 @@ void session_core::cmd_fetch(const json::object& request) {
     return respond(bad_request("fetch: startPosition must be a non-negative integer"));
   if (request.contains("numBytes") && (!budget || *budget <= 0))
     return respond(bad_request("fetch: numBytes must be a positive integer"));
+  auto bytes = std::min<std::int64_t>(budget.value_or(5 << 20), max_fetch_bytes);
   auto chunk = results_.fetch(*handle, static_cast<std::uint64_t>(*start),
-                              static_cast<std::uint64_t>(budget.value_or(5 << 20)));
+                              static_cast<std::uint64_t>(bytes));
   if (!chunk)
     return respond(
         bad_request("fetch: result set handle " + std::to_string(*handle) + " is not open"));
@@ -472,8 +497,12 @@ void session_core::cmd_close_result_set(const json::object& request) {
     if (!h.is_int64() && !h.is_uint64())
       return respond(bad_request("closeResultSet: resultSetHandles must be an array of integers"));
   }
+  std::vector<std::shared_ptr<const result_set>> closed;
   for (const auto& h : handles->get_array())
-    results_.close(h.is_int64() ? h.get_int64() : static_cast<std::int64_t>(h.get_uint64()));
+    if (auto rows = results_.close(h.is_int64() ? h.get_int64()
+                                                : static_cast<std::int64_t>(h.get_uint64())))
+      closed.push_back(std::move(rows));
+  release_rows(std::move(closed));
   respond(ok_response());
 }
 
@@ -591,7 +620,7 @@ void session_core::run_query(engine_job job, execution_handler done) {
   state_->set_status(session_id_, "EXECUTE SQL");
   arm_timeout(query);
   arm_heartbeat(query);
-  auto latency = state_->query_latency_ms.load();
+  auto latency = std::min(state_->next_query_latency_ms(), max_latency_ms);
   if (latency <= 0)
     return start_engine_job(query, std::move(job), std::move(done));
   // The latency is the "running" phase of the query: abortQuery and queryTimeout end it.
@@ -653,7 +682,9 @@ void session_core::abort_running(bool timeout) {
 }
 
 void session_core::arm_timeout(std::uint64_t query) {
-  auto limit = attributes_.query_timeout_seconds();
+  // Clamped again here: a deadline of now + 9.3e9 s overflows the clock's nanoseconds and
+  // would lie in the past, ending every query at once.
+  auto limit = std::min(attributes_.query_timeout_seconds(), max_attribute_seconds);
   if (limit <= 0)
     return;
   timeout_timer_.expires_after(seconds(limit));
@@ -665,7 +696,7 @@ void session_core::arm_timeout(std::uint64_t query) {
 }
 
 void session_core::arm_heartbeat(std::uint64_t query) {
-  auto interval = attributes_.feedback_interval_seconds();
+  auto interval = std::min(attributes_.feedback_interval_seconds(), max_attribute_seconds);
   if (interval <= 0)
     return;
   heartbeat_timer_.expires_after(seconds(interval));
@@ -688,6 +719,13 @@ void session_core::respond_execution(execution result) {
 }
 
 // ---- plumbing ----------------------------------------------------------------------------
+
+void session_core::release_rows(std::vector<std::shared_ptr<const result_set>> rows) {
+  if (rows.empty())
+    return;
+  // Freeing millions of JSON values takes a while: not on the I/O thread.
+  boost::asio::post(state_->workers, [rows = std::move(rows)]() mutable { rows.clear(); });
+}
 
 template <class Work, class Done> void session_core::on_worker(Work work, Done done) {
   auto self = shared_from_this();

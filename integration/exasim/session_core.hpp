@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,10 @@ public:
   session_core(std::shared_ptr<server_state> state, std::weak_ptr<transport> connection,
                boost::asio::any_io_executor strand);
   ~session_core();
+
+  // On the strand, once: a connection that has not logged in by `login_deadline` is dropped
+  // (time_point::max(): never).
+  void start(std::chrono::steady_clock::time_point login_deadline);
 
   // On the strand: one complete WebSocket data message, and the end of the connection.
   void on_message(std::string payload, bool binary);
@@ -52,6 +57,9 @@ private:
   void handle_credentials(const boost::json::object& request);
   void finish_login(bool credentials_ok, std::string user, boost::json::object request);
   void fail_login(const std::string& text);
+  void on_login_deadline();
+  // Frees result rows on a worker thread (5 M rows take a while to free).
+  void release_rows(std::vector<std::shared_ptr<const result_set>> rows);
   void open_engine_session(std::uint64_t id, std::string user);
   void dispatch(const std::string& command, boost::json::object& request);
 
@@ -85,7 +93,7 @@ private:
   std::shared_ptr<server_state> state_;
   std::weak_ptr<transport> connection_;
   boost::asio::any_io_executor strand_;
-  boost::asio::steady_timer latency_timer_, timeout_timer_, heartbeat_timer_;
+  boost::asio::steady_timer latency_timer_, timeout_timer_, heartbeat_timer_, login_timer_;
 
   phase phase_ = phase::awaiting_login;
   bool busy_ = false;   // a request is in flight: its response is not sent yet

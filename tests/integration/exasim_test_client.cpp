@@ -201,6 +201,20 @@ json::object test_client::execute(const std::string& sql) {
   return request({{"command", "execute"}, {"sqlText", sql}});
 }
 
+void test_client::send_ping() {
+  bool done = false;
+  beast::error_code result;
+  impl_->with([&](auto& ws) {
+    ws.async_ping({}, [&](beast::error_code ec) {
+      result = ec;
+      done = true;
+    });
+  });
+  impl_->wait(done);
+  if (result)
+    throw std::runtime_error("test client: ping failed: " + result.message());
+}
+
 void test_client::set_compression(bool on) {
   impl_->compressed = on;
 }

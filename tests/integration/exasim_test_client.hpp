@@ -39,6 +39,10 @@ public:
   // Convenience: {"command":"execute","sqlText":sql}.
   boost::json::object execute(const std::string& sql);
 
+  // Sends a WebSocket Ping (a heartbeat from the client; the server answers it with a Pong
+  // and nothing reaches the protocol logic).
+  void send_ping();
+
   void set_compression(bool on);
   std::size_t pongs_received() const;
   void set_timeout(std::chrono::seconds limit);

@@ -5,7 +5,11 @@
 #include "integration/exasim/protocol.hpp"
 #include "integration/exasim/value_types.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
 
 using namespace exasim;
 namespace json = boost::json;
@@ -160,6 +164,43 @@ TEST_CASE("attributes apply writable values and report changes", "[exasim][attri
   CHECK(a.current_schema().empty());
 }
 
+TEST_CASE("attributes clamp huge numbers and refuse negative and non-integer ones",
+          "[exasim][attributes]") {
+  attribute_set a;
+  // 9.3e9 s is beyond what a nanosecond clock can add to "now" (issue 8: UBSan overflow).
+  REQUIRE_FALSE(a.apply({{"queryTimeout", 9300000000LL}, {"feedbackInterval", 9300000000LL}}));
+  CHECK(a.query_timeout_seconds() == max_attribute_seconds);
+  CHECK(a.feedback_interval_seconds() == max_attribute_seconds);
+  REQUIRE_FALSE(a.apply({{"queryTimeout", 1e300}, {"feedbackInterval", UINT64_MAX}}));
+  CHECK(a.query_timeout_seconds() == max_attribute_seconds);
+  CHECK(a.feedback_interval_seconds() == max_attribute_seconds);
+  REQUIRE_FALSE(a.apply({{"resultSetMaxRows", INT64_MAX}}));
+  CHECK(a.result_set_max_rows() == max_result_set_max_rows);
+  REQUIRE_FALSE(a.apply({{"queryTimeout", 7}}));
+  for (const json::value& bad :
+       {json::value(-1), json::value(-1e300), json::value(1.5), json::value(INT64_MIN)}) {
+    INFO(json::serialize(bad));
+    CHECK(a.apply({{"queryTimeout", bad}}));
+    CHECK(a.query_timeout_seconds() == 7);
+  }
+  a.set_query_timeout_seconds(INT64_MAX); // ALTER SESSION SET QUERY_TIMEOUT = <huge>
+  CHECK(a.query_timeout_seconds() == max_attribute_seconds);
+  a.set_query_timeout_seconds(-5);
+  CHECK(a.query_timeout_seconds() == 0);
+}
+
+TEST_CASE("saturated_integer saturates integers and refuses the rest", "[exasim][attributes]") {
+  CHECK(saturated_integer(json::value(42)) == 42);
+  CHECK(saturated_integer(json::value(UINT64_MAX)) == INT64_MAX);
+  CHECK(saturated_integer(json::value(1e20)) == INT64_MAX);
+  CHECK(saturated_integer(json::value(-1e20)) == INT64_MIN);
+  CHECK(saturated_integer(json::value(3.0)) == 3);
+  CHECK_FALSE(saturated_integer(json::value(0.5)));
+  CHECK_FALSE(saturated_integer(json::value(std::numeric_limits<double>::infinity())));
+  CHECK_FALSE(saturated_integer(json::value(std::nan(""))));
+  CHECK_FALSE(saturated_integer(json::value("12")));
+}
+
 TEST_CASE("results below 1000 rows go inline, from 1000 rows on behind a handle",
           "[exasim][results]") {
   result_store store;
@@ -215,10 +256,53 @@ TEST_CASE("fetch honours startPosition and numBytes with at least one row", "[ex
   CHECK(header->at("resultSet").at("numRows") == 5000);
   CHECK(header->at("resultSet").at("resultSetHandle") == handle);
   CHECK_FALSE(header->at("resultSet").as_object().contains("data"));
-  CHECK(store.close(handle));
+  CHECK(store.close(handle) != nullptr);
   CHECK_FALSE(store.fetch(handle, 0, 100));
-  CHECK_FALSE(store.close(handle));
+  CHECK(store.close(handle) == nullptr);
   CHECK_FALSE(store.header(handle));
+}
+
+TEST_CASE("open results are accounted until closed or their store ends", "[exasim][results]") {
+  auto memory = std::make_shared<result_memory>();
+  {
+    result_store store(memory);
+    store.encode({numbered_rows(999), 0}); // inline: nothing kept
+    CHECK(memory->rows == 0);
+    auto first =
+        store.encode({numbered_rows(2000), 0}).at("resultSet").at("resultSetHandle").as_int64();
+    auto second =
+        store.encode({numbered_rows(3000), 0}).at("resultSet").at("resultSetHandle").as_int64();
+    CHECK(memory->rows == 5000);
+    CHECK(store.held_rows() == 5000);
+    CHECK(memory->bytes > 5000 * 10);
+    CHECK(memory->bytes == store.held_bytes());
+    store.fetch(first, 0, 64u << 20); // reading does not free: the client may read again
+    CHECK(memory->rows == 5000);
+    auto closed = store.close(first);
+    REQUIRE(closed);
+    CHECK(closed->num_rows == 2000);
+    CHECK(memory->rows == 3000);
+    CHECK(store.header(second));
+    store.encode({numbered_rows(1000), 0});
+    CHECK(memory->rows == 4000);
+  } // the session ends with two results open
+  CHECK(memory->rows == 0);
+  CHECK(memory->bytes == 0);
+
+  result_store store(memory);
+  store.encode({numbered_rows(1500), 0});
+  CHECK(memory->rows == 1500);
+  auto all = store.close_all();
+  CHECK(all.size() == 1);
+  CHECK(memory->rows == 0);
+  CHECK(store.open_handles() == 0);
+}
+
+TEST_CASE("the session-limit refusal is told apart from a wrong password", "[exasim][results]") {
+  auto text = session_limit_text(4);
+  CHECK(text == "Connection exception - session limit reached: 4 sessions are open.");
+  CHECK(text.find(session_limit_marker) != std::string::npos);
+  CHECK(text.find("authentication failed") == std::string::npos);
 }
 
 TEST_CASE("error responses always carry a five character sqlCode", "[exasim][results]") {
