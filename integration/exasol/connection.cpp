@@ -3,6 +3,8 @@
 // thread with run_one_until(deadline); when a deadline passes the socket is closed, which
 // completes the operation with an error, and the connection counts as broken. The one
 // exception is the query timeout: it first sends abortQuery and waits a short grace for R0003.
+// Deadlines are fixed when a wait starts: frames from the server (Pings, Pongs) only count as
+// life while a query runs, and then never past query_timeout + abort_grace.
 #include "integration/exasol/connection.hpp"
 
 #include "integration/exasol/codec.hpp"
@@ -91,6 +93,21 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return address + ":" + std::to_string(ep.port());
 }
 
+// What rows [from, row_count) of a result take in the client: a value per cell plus the heap
+// text of strings and decimals (what max_result_bytes limits).
+std::uint64_t rows_memory(const result_set& rs, std::size_t from) {
+  std::uint64_t bytes = 0;
+  for (const auto& column : rs.data)
+    for (std::size_t r = from; r < column.size(); ++r) {
+      bytes += sizeof(value);
+      if (const auto* s = std::get_if<std::string>(&column[r]))
+        bytes += s->size();
+      else if (const auto* d = std::get_if<decimal>(&column[r]))
+        bytes += d->text.size();
+    }
+  return bytes;
+}
+
 std::string leading_keyword(std::string_view sql) {
   std::string word;
   for (char c : sql) {
@@ -158,6 +175,8 @@ struct connection::impl {
   [[noreturn]] void fail_io(const beast::error_code& ec, const std::string& what);
   [[noreturn]] void protocol_failure(const std::string& what);
   steady::time_point silence_deadline() const;
+  steady::time_point exchange_deadline() const;
+  std::string exchange_timeout_text(const std::string& what) const;
   template <class F> decltype(auto) with_ws(F&& f) { return tls ? f(*tls) : f(*plain); }
   void close_socket() noexcept;
   void mark_broken(const std::string& why) noexcept;
@@ -184,7 +203,10 @@ struct connection::impl {
 
   // --- commands ---
   std::vector<result> run_query(std::string request);
-  void fetch_all(result_set& rs);
+  void fetch_all(result_set& rs, const std::vector<result>& statement_results);
+  void check_result_size(const result_set& rs, std::uint64_t bytes,
+                         const std::vector<result>& results);
+  void close_result_set(std::int64_t handle);
   void statements_succeeded(const std::vector<std::string_view>& sqls);
 
   connection_options opts;
@@ -209,8 +231,11 @@ struct connection::impl {
   std::atomic<std::uint64_t> running_query{0};
   std::uint64_t query_counter = 0;
   bool query_timed_out = false;
+  steady::time_point abort_deadline = steady::time_point::max(); // once abortQuery is sent
   bool writing = false, abort_wanted = false, abort_write_done = true;
   steady::time_point last_activity;
+  // While logging in: the end of the login_timeout, which bounds every exchange of the login.
+  steady::time_point login_deadline = steady::time_point::max();
 };
 
 // ------------------------------------------------------------------ driving the io_context
@@ -229,7 +254,7 @@ bool connection::impl::run_until(const bool& done, steady::time_point deadline) 
 void connection::impl::wait(const std::shared_ptr<op_state>& op, steady::time_point deadline,
                             const std::string& what) {
   if (!run_until(op->done, deadline))
-    give_up(op, error_kind::timeout, what + " timed out");
+    give_up(op, error_kind::timeout, exchange_timeout_text(what));
 }
 
 void connection::impl::give_up(const std::shared_ptr<op_state>& op, error_kind kind,
@@ -254,6 +279,19 @@ void connection::impl::protocol_failure(const std::string& what) {
   mark_broken(what);
   close_socket();
   throw error(error_kind::protocol, "protocol error: " + what);
+}
+
+// A write or a reply other than a query's: the socket timeout from now, and never past the
+// login deadline. Fixed when the wait starts, so no frame from the server extends it.
+steady::time_point connection::impl::exchange_deadline() const {
+  return std::min(after(opts.socket_timeout), login_deadline);
+}
+
+std::string connection::impl::exchange_timeout_text(const std::string& what) const {
+  if (steady::now() >= login_deadline)
+    return "the login did not finish within the login timeout of " + millis(opts.login_timeout) +
+           " (" + what + ")";
+  return what + " timed out after the socket timeout of " + millis(opts.socket_timeout);
 }
 
 steady::time_point connection::impl::silence_deadline() const {
@@ -489,6 +527,13 @@ void connection::impl::connect_one(const target& t) {
 
 void connection::impl::login() {
   open = true; // the socket is up; from here failures mark the connection broken
+  // One deadline for the whole exchange: a server that trickles heartbeats or answers each
+  // step just in time cannot stretch a login past login_timeout.
+  login_deadline = after(opts.login_timeout);
+  struct end_of_login {
+    steady::time_point& deadline;
+    ~end_of_login() { deadline = steady::time_point::max(); }
+  } end{login_deadline};
   bool token = !opts.access_token.empty() || !opts.refresh_token.empty();
   request::credentials c;
   c.identity = completed(opts.identity);
@@ -585,13 +630,14 @@ void connection::impl::write_message(std::string payload) {
       }
     });
   });
-  wait(op, after(opts.socket_timeout), "writing a request");
+  wait(op, exchange_deadline(), "writing a request");
   if (op->ec)
     fail_io(op->ec, "writing a request");
 }
 
-// The socket timeout bounds each silence (Pongs count as life); the query timeout bounds a
-// whole execute and then sends abortQuery, leaving abort_grace for the server's R0003.
+// A reply other than a query's has a hard deadline (exchange_deadline). A query's: the socket
+// timeout bounds each silence (Pongs count as life); the query timeout bounds the whole
+// execute and then sends abortQuery, leaving abort_grace for the server's R0003.
 std::string connection::impl::read_message(bool query) {
   buffer.clear();
   auto op = std::make_shared<op_state>();
@@ -602,33 +648,47 @@ std::string connection::impl::read_message(bool query) {
     });
   });
   last_activity = steady::now();
+  if (!query && !run_until(op->done, exchange_deadline()))
+    give_up(op, error_kind::timeout, exchange_timeout_text("waiting for a response"));
   auto query_deadline = query && opts.query_timeout.count() > 0 ? steady::now() + opts.query_timeout
                                                                 : steady::time_point::max();
+  // One handler at a time, so that a Pong (life) or a posted abort_query (a new deadline) is
+  // seen as soon as it happens.
   while (!op->done) {
-    run_until(op->done, std::min(query_deadline, silence_deadline()));
-    if (op->done)
-      break;
     auto now = steady::now();
-    if (now >= query_deadline) {
-      if (query_timed_out)
-        give_up(op, error_kind::timeout,
-                "the query exceeded its timeout of " + millis(opts.query_timeout) +
-                    " and the server did not confirm abortQuery");
+    if (now >= abort_deadline) {
+      give_up(op, error_kind::timeout,
+              query_timed_out ? "the query exceeded its timeout of " + millis(opts.query_timeout) +
+                                    " and the server did not confirm abortQuery"
+                              : "the server did not confirm abortQuery within the abort grace of " +
+                                    millis(opts.abort_grace));
+    } else if (now >= query_deadline) {
       query_timed_out = true;
+      query_deadline = steady::time_point::max();
+      abort_deadline = std::min(abort_deadline, now + opts.abort_grace);
       start_abort();
-      query_deadline = now + opts.abort_grace;
     } else if (opts.socket_timeout.count() > 0 && now - last_activity >= opts.socket_timeout) {
       give_up(op, error_kind::timeout,
               "no message from the server within the socket timeout of " +
                   millis(opts.socket_timeout));
+    } else {
+      if (ioc.stopped())
+        ioc.restart();
+      ioc.run_one_until(std::min({query_deadline, abort_deadline, silence_deadline()}));
     }
   }
   if (op->ec)
     fail_io(op->ec, "reading a response");
   std::string text = beast::buffers_to_string(buffer.data());
   buffer.clear();
-  if (!compressed)
+  if (!compressed) {
+    // The WebSocket limit leaves headroom for compression; a plain message gets none.
+    if (text.size() > opts.max_message_bytes)
+      protocol_failure("a message of " + std::to_string(text.size()) +
+                       " bytes, above max_message_bytes (" +
+                       std::to_string(opts.max_message_bytes) + ")");
     return text;
+  }
   try {
     return codec::zlib_decompress(text, opts.max_message_bytes);
   } catch (const codec::codec_error& e) {
@@ -651,6 +711,9 @@ void connection::impl::start_abort() {
     abort_wanted = true;
     return;
   }
+  // Whoever asked, the query now ends within the grace: answered, or the connection broken.
+  if (running_query.load() != 0)
+    abort_deadline = std::min(abort_deadline, steady::now() + opts.abort_grace);
   std::string msg = request::abort_query();
   abort_payload = compressed ? codec::zlib_compress(msg) : msg;
   abort_write_done = false;
@@ -679,6 +742,7 @@ std::vector<result> connection::impl::run_query(std::string request) {
   ensure_usable();
   running_query = ++query_counter;
   query_timed_out = false;
+  abort_deadline = steady::time_point::max();
   std::string text;
   try {
     write_message(std::move(request));
@@ -700,24 +764,74 @@ std::vector<result> connection::impl::run_query(std::string request) {
     throw;
   }
   merge(r.changed);
-  for (auto& res : r.results)
+  // Every handle counts as open from here, so that a failure on one leaves none unknown.
+  for (const auto& res : r.results)
     if (res.is_result_set() && res.rows.handle > 0)
-      fetch_all(res.rows);
+      open_handles.insert(res.rows.handle);
+  for (auto& res : r.results) {
+    if (!res.is_result_set())
+      continue;
+    check_result_size(res.rows, rows_memory(res.rows, 0), r.results);
+    if (res.rows.handle > 0)
+      fetch_all(res.rows, r.results);
+  }
   return std::move(r.results);
 }
 
-void connection::impl::fetch_all(result_set& rs) {
-  open_handles.insert(rs.handle);
+// Fetches until the rows the server announced are in, then closes the handle. Each chunk is
+// bounded by max_message_bytes and the total by check_result_size, whatever numRows claimed.
+void connection::impl::fetch_all(result_set& rs, const std::vector<result>& statement_results) {
+  std::uint64_t bytes = rows_memory(rs, 0);
   while (rs.row_count() < rs.total_rows) {
     std::string text = round_trip(request::fetch(rs.handle, rs.row_count(), opts.fetch_bytes));
+    auto before = rs.row_count();
     auto chunk = parse([&] { return response::parse_fetch_into(text, rs); });
     merge(chunk.changed);
     if (chunk.rows == 0)
       protocol_failure("server sent an empty fetch chunk before the end of the result set");
+    bytes += rows_memory(rs, before);
+    check_result_size(rs, bytes, statement_results);
   }
-  std::string text = round_trip(request::close_result_set(rs.handle));
+  close_result_set(rs.handle);
+}
+
+// Beyond max_result_rows (known from the header, before any fetch) or max_result_bytes: the
+// handles of this statement are closed on the server, the rows dropped, and the connection
+// stays usable.
+void connection::impl::check_result_size(const result_set& rs, std::uint64_t bytes,
+                                         const std::vector<result>& results) {
+  std::string why;
+  if (opts.max_result_rows > 0 && rs.total_rows > opts.max_result_rows)
+    why = "the server announced " + std::to_string(rs.total_rows) +
+          " rows, above max_result_rows (" + std::to_string(opts.max_result_rows) + ")";
+  else if (opts.max_result_bytes > 0 && bytes > opts.max_result_bytes)
+    why = "the rows received so far (" + std::to_string(rs.row_count()) + " of " +
+          std::to_string(rs.total_rows) + ") take " + std::to_string(bytes) +
+          " bytes, above max_result_bytes (" + std::to_string(opts.max_result_bytes) + ")";
+  if (why.empty())
+    return;
+  std::set<std::int64_t> handles;
+  if (rs.handle > 0)
+    handles.insert(rs.handle);
+  for (const auto& other : results)
+    if (other.is_result_set() && open_handles.count(other.rows.handle) > 0)
+      handles.insert(other.rows.handle);
+  for (auto handle : handles) {
+    try {
+      close_result_set(handle);
+    } catch (const error& e) { // a handle the server no longer knows is closed all the same
+      if (e.kind() != error_kind::server)
+        throw;
+      open_handles.erase(handle);
+    }
+  }
+  throw error(error_kind::result_too_large, "result too large: " + why);
+}
+
+void connection::impl::close_result_set(std::int64_t handle) {
+  std::string text = round_trip(request::close_result_set(handle));
   merge(parse([&] { return response::parse_status(text); }));
-  open_handles.erase(rs.handle);
+  open_handles.erase(handle);
 }
 
 // ------------------------------------------------------------------ public API

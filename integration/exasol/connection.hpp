@@ -34,14 +34,24 @@ struct connection_options {
   bool autocommit = true;
   int server_query_timeout_s = 0; // the session attribute queryTimeout (R0001 on expiry), 0 = off
 
+  // Every wait is bounded; 0 turns a limit off. Heartbeats (Pings, Pongs) never extend a
+  // deadline, except that they keep a query without query_timeout alive (see README.md).
   std::chrono::milliseconds connect_timeout{10000}; // per address: TCP + TLS + WebSocket handshake
-  std::chrono::milliseconds socket_timeout{
-      30000};                                  // each read and write; silence while a query runs
-  std::chrono::milliseconds query_timeout{0};  // a whole execute; 0 = none; then abortQuery
-  std::chrono::milliseconds abort_grace{2000}; // wait for R0003 after a timeout's abortQuery
+  std::chrono::milliseconds login_timeout{20000};   // the whole login exchange after the handshake
+  std::chrono::milliseconds socket_timeout{30000};  // each write and each non-query response;
+                                                    // the longest silence while a query runs
+  std::chrono::milliseconds query_timeout{0};       // a whole execute; 0 = none; then abortQuery
+  std::chrono::milliseconds abort_grace{2000};      // after any abortQuery: its answer's limit
 
   std::size_t max_message_bytes = std::size_t(64) << 20; // largest (decompressed) response
-  std::uint64_t fetch_bytes = std::uint64_t(5) << 20;    // numBytes of each fetch
+  // The largest result a statement may return, checked before and during fetching; beyond it
+  // the client closes the result's handle and throws error_kind::result_too_large. Rows: 0 =
+  // no limit. Bytes: what the rows take in the client (a value per cell plus the text of
+  // strings and decimals), 0 = no limit; the default keeps a lying server from exhausting
+  // memory while any result a pooled statement reasonably returns fits.
+  std::uint64_t max_result_rows = 0;
+  std::uint64_t max_result_bytes = std::uint64_t(1) << 30;
+  std::uint64_t fetch_bytes = std::uint64_t(5) << 20; // numBytes of each fetch
   bool shuffle_hosts = true; // spread sessions over the DSN's addresses (as pyexasol does)
 
   request::client_identity identity;

@@ -22,6 +22,8 @@ enum class error_kind {
   config,               // bad DSN or option (also: a password too long for the RSA key)
   broken,               // the connection was used after it broke or was closed
   dns,                  // no host name of the DSN could be resolved
+  result_too_large,     // a result passed max_result_rows or max_result_bytes (the client
+                        // closed its handle: the connection stays usable)
 };
 
 // A short stable name of the kind ("server", "auth", ...), for logs and test output.

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -312,8 +313,11 @@ void append_rows(const json::value* data, std::size_t expected_rows, result_set&
     const column& meta = into.columns[c];
     reader how = reader_for(meta);
     auto& out = into.data[c];
-    if (out.capacity() < into.total_rows && into.total_rows < (std::size_t(1) << 32))
-      out.reserve(into.total_rows);
+    // Grow by the rows that arrived, never by the count a server claims (a header may announce
+    // 4e9 rows and send two); doubling keeps a long fetch loop linear.
+    std::size_t needed = out.size() + values->size();
+    if (out.capacity() < needed)
+      out.reserve(std::max(needed, 2 * out.capacity()));
     for (const auto& v : *values)
       out.push_back(read_value(how, meta, v));
   }

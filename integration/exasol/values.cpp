@@ -55,6 +55,8 @@ std::string_view to_string(error_kind kind) {
     return "broken";
   case error_kind::dns:
     return "dns";
+  case error_kind::result_too_large:
+    return "result_too_large";
   }
   return "unknown";
 }

@@ -310,3 +310,78 @@ TEST_CASE("request login credentials carry the identity and never the plain pass
   CHECK_FALSE(token_msg.contains("password"));
   CHECK_FALSE(token_msg.contains("username"));
 }
+
+// Issue 8, defect 5: room was reserved for the rows a header announced, so a header claiming
+// 4e9 rows threw std::bad_alloc. Only the rows that arrive may take memory.
+TEST_CASE("response reserves for the rows that arrive, never for the rows announced",
+          "[response]") {
+  std::string text =
+      R"({"status":"ok","responseData":{"numResults":1,"results":[{"resultType":"resultSet",
+      "resultSet":{"resultSetHandle":9,"numColumns":1,"numRows":4000000000,"numRowsInMessage":2,
+      "columns":)" +
+      int_col + R"(,"data":[[7,8]]}}]}})";
+  auto rs = response::parse_results(text).results[0].rows;
+  CHECK(rs.total_rows == 4000000000ULL);
+  CHECK(rs.row_count() == 2);
+  CHECK(rs.data[0].capacity() < 1000);
+  // A fetch chunk grows the column by what it holds (doubling at most), not to numRows.
+  response::parse_fetch_into(R"({"status":"ok","responseData":{"numRows":3,"data":[[1,2,3]]}})",
+                             rs);
+  CHECK(rs.row_count() == 5);
+  CHECK(rs.data[0].capacity() < 1000);
+}
+
+TEST_CASE("response with lying, overflowing or mistyped counts is a protocol error", "[response]") {
+  auto header = [](const std::string& num_columns, const std::string& num_rows,
+                   const std::string& in_message, const std::string& data) {
+    return R"({"status":"ok","responseData":{"numResults":1,"results":[{"resultType":"resultSet",)"
+           R"("resultSet":{"resultSetHandle":3,"numColumns":)" +
+           num_columns + R"(,"numRows":)" + num_rows + R"(,"numRowsInMessage":)" + in_message +
+           R"(,"columns":)" + int_col + (data.empty() ? "" : R"(,"data":)" + data) + "}}]}}";
+  };
+  CHECK_NOTHROW(response::parse_results(header("1", "5", "2", "[[1,2]]")));
+  CHECK(kind_of_results(header("2", "5", "2", "[[1,2]]")) == error_kind::protocol);
+  CHECK(kind_of_results(header("0", "5", "2", "[[1,2]]")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "-5", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "5", "-1", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "5", "6", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "5", "3", "[[1,2]]")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "1e30", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "5.5", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "18446744073709551615", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "99999999999999999999999", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", R"("5")", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "null", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header(R"("one")", "5", "0", "")) == error_kind::protocol);
+  CHECK(kind_of_results(header("1", "5", "true", "")) == error_kind::protocol);
+
+  // A fetch chunk that lies about its own rows, or about the total.
+  auto rs = response::parse_results(header("1", "5", "2", "[[1,2]]")).results[0].rows;
+  auto fetch_kind = [&](const std::string& text) {
+    try {
+      response::parse_fetch_into(text, rs);
+    } catch (const error& e) {
+      return e.kind();
+    }
+    FAIL("accepted: " << text);
+    return error_kind::server;
+  };
+  CHECK(fetch_kind(R"({"status":"ok","responseData":{"numRows":1000,"data":[[1,2]]}})") ==
+        error_kind::protocol);
+  CHECK(fetch_kind(R"({"status":"ok","responseData":{"numRows":-1,"data":[[]]}})") ==
+        error_kind::protocol);
+  CHECK(fetch_kind(R"({"status":"ok","responseData":{"numRows":4,"data":[[1,2,3,4]]}})") ==
+        error_kind::protocol); // 2 + 4 > 5
+  CHECK(fetch_kind(R"({"status":"ok","responseData":{"numRows":"2","data":[[1,2]]}})") ==
+        error_kind::protocol);
+  CHECK(rs.row_count() == 2);
+}
+
+TEST_CASE("response nested beyond reason is a protocol error, not a stack overflow", "[response]") {
+  for (std::size_t depth : {std::size_t(100), std::size_t(100000)}) {
+    std::string deep = std::string(depth, '[') + std::string(depth, ']');
+    CHECK(kind_of_results(deep) == error_kind::protocol);
+    std::string in_data = one_result_set(int_col, "[[" + deep + "]]", 1);
+    CHECK(kind_of_results(in_data) == error_kind::protocol);
+  }
+}
