@@ -90,6 +90,7 @@ void runtime::start() {
   sup.pool = config_.pool;
   sup.make_backend = config_.make_backend;
   sup.request_slack = config_.slack;
+  sup.limits = config_.limits;
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
   if (!config_.admin_port)
     return;
@@ -224,7 +225,9 @@ std::size_t runtime::pool_restarts() {
 }
 
 std::vector<pool_stats> runtime::shutdown() {
-  auto timeout = config_.pool.shutdown_grace + config_.pool.validation_timeout + 3 * config_.slack;
+  // The supervisor answers within its deadline (grace, the pools' close bound, slack): this
+  // only guards against a supervisor that cannot answer at all.
+  auto timeout = shutdown_deadline(config_.pool, config_.slack) + config_.slack;
   return ask<std::vector<pool_stats>>(timeout, shutdown_atom::value);
 }
 

@@ -34,6 +34,7 @@ namespace exapool {
 
 struct runtime_config {
   pool_config pool;                         // every pool's behaviour
+  supervisor_limits limits;                 // how many pools, idle eviction, restart intensity
   credentials_backend_factory make_backend; // empty: the real Exasol client
   // CAF scheduler threads of an actor system the runtime makes itself (0: the runtime's
   // default, 1: see runtime::configure).
@@ -99,7 +100,9 @@ public:
   std::size_t pool_restarts();
   // The port the admin endpoint listens on; 0 when there is none.
   std::uint16_t admin_port() const;
-  // Drains every pool; afterwards every call fails with shutting_down. Idempotent.
+  // Drains every pool; afterwards every call fails with shutting_down. Idempotent. Returns only
+  // once every pool confirmed that all its connections are closed; throws runtime_error
+  // (pool_failed, naming the pools) when one did not within shutdown_deadline().
   std::vector<pool_stats> shutdown();
 
 private:

@@ -29,6 +29,15 @@ runtime_system_config::runtime_system_config() {
       .add(pool.backoff_initial, "backoff-initial", "first retry delay after a failed connect")
       .add(pool.backoff_max, "backoff-max", "longest retry delay after failed connects")
       .add(pool.shutdown_grace, "shutdown-grace", "wait for leased connections at shutdown")
+      .add(limits.max_pools, "max-pools",
+           "pools at most (one per credentials); a new one beyond is refused")
+      .add(limits.pool_idle_timeout, "pool-idle-timeout",
+           "close a pool unused this long, and forget it (0: never)")
+      .add(limits.max_restarts, "max-restarts",
+           "restarts of a crashed pool per restart-period; then it fails for restart-cooldown")
+      .add(limits.restart_period, "restart-period", "the window max-restarts counts in")
+      .add(limits.restart_cooldown, "restart-cooldown",
+           "how long a pool that crashed too often is refused")
       .add(admin_port, "admin-port",
            "serve pool stats to `exapool stats` on this TCP port (0: off)")
       .add(admin_host, "admin-host",
@@ -60,6 +69,11 @@ runtime_config runtime_system_config::to_runtime_config() const {
                              std::pair{"keepalive-interval", config.pool.keepalive_interval},
                              std::pair{"shutdown-grace", config.pool.shutdown_grace}})
     check(value.count() >= 0, std::string("exapool.") + name + " must not be negative");
+  check(limits.max_pools >= 1, "exapool.max-pools must be at least 1");
+  check(limits.pool_idle_timeout.count() >= 0, "exapool.pool-idle-timeout must not be negative");
+  check(limits.restart_period.count() > 0, "exapool.restart-period must be positive");
+  check(limits.restart_cooldown.count() >= 0, "exapool.restart-cooldown must not be negative");
+  config.limits = limits;
   check(!admin_host.empty(), "exapool.admin-host must not be empty");
   if (admin_port != 0) {
     config.admin_port = admin_port;

@@ -33,6 +33,7 @@ public:
   void load_admin_middleman();
 
   pool_config pool{};           // bound to the options; max_size 0 means "from the environment"
+  supervisor_limits limits{};   // bound to the options: pools, idle eviction, restart intensity
   std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
 };

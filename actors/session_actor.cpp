@@ -72,6 +72,13 @@ void with_pool(session_pointer self, OnPool on_pool, OnError on_error,
         .await(on_answer, on_failure);
 }
 
+// A pool that refused with shutting_down while the runtime runs was evicted by the supervisor
+// (idle): the supervisor answers with the key's next pool, or shutting_down when the runtime
+// drains. The refusal came before anything ran, so asking again is safe.
+bool evicted(const caf::error& err) {
+  return code_of(err) == pool_errc::shutting_down;
+}
+
 // Borrows a lease. When the pool turns out to be gone (it crashed), the session reports it to
 // the supervisor, which restarts it, and tries once more with the fresh pool.
 // The request has no timeout of its own (a timeout costs a set and a cancel on CAF's clock per
@@ -87,7 +94,7 @@ void borrow(session_pointer self, OnLease on_lease, OnError on_error,
         self->request(pool, caf::infinite, borrow_atom::value)
             .await([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
                    [self, pool, on_lease, on_error, retried](caf::error& err) mutable {
-                     if (receiver_gone(err) && !retried) {
+                     if ((receiver_gone(err) || evicted(err)) && !retried) {
                        self->state.pool = nullptr;
                        borrow(self, on_lease, on_error, pool);
                        return;
@@ -135,7 +142,7 @@ void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnErr
             .await(
                 [on_result](query_result& result) mutable { on_result(std::move(result)); },
                 [self, pool, sql, on_result, on_error, retried, timeout](caf::error& err) mutable {
-                  if (!receiver_gone(err) || retried) {
+                  if ((!receiver_gone(err) && !evicted(err)) || retried) {
                     statement_failed(on_error, err, timeout);
                     return;
                   }
@@ -143,14 +150,21 @@ void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnErr
                     self->state.pool = nullptr;
                     run_pooled(self, std::move(sql), on_result, on_error, pool);
                   };
-                  if (code_of(err) == pool_errc::pool_failed) {
+                  if (code_of(err) == pool_errc::pool_failed || evicted(err)) {
                     pool_gone();
                     return;
                   }
+                  // The pool is dead only on evidence (its requests bounce), never because
+                  // the probe was slow: a slow pool must not be replaced with its connections.
                   self->request(pool, self->state.config.lookup_timeout, stats_atom::value)
                       .await([on_error, err, timeout](
                                  pool_stats&) mutable { statement_failed(on_error, err, timeout); },
-                             [pool_gone](caf::error&) mutable { pool_gone(); });
+                             [on_error, err, timeout, pool_gone](caf::error& probe) mutable {
+                               if (receiver_gone(probe))
+                                 pool_gone();
+                               else
+                                 statement_failed(on_error, err, timeout);
+                             });
                 });
       },
       on_error, std::move(gone));

@@ -1,6 +1,22 @@
 // The supervisor: one pool actor per pool key, created on first use. It pre-warms pools,
 // reports their stats, restarts a pool that crashed (it monitors its pools, never links to
 // them, so a kill cannot spread to it) and drains every pool at shutdown.
+//
+// Bounds (supervisor_limits):
+// - At most max_pools pools (draining ones included). A new key beyond it is refused with
+//   too_many_pools naming the limit; nothing running is evicted to make room (a busy pool is
+//   never cut off for a newcomer). What frees room is idle eviction.
+// - A pool unused for pool_idle_timeout (no lease, no waiter, nothing opening, no borrow or
+//   statement, no lookup or prewarm through the supervisor) is drained like at shutdown and
+//   forgotten: its server sessions close, it leaves the stats, and the next borrow for its key
+//   makes a fresh pool (lookups for the key wait until the old pool confirmed it is closed, so
+//   one key never has two pools). This is what bounds pools of expired OpenID tokens.
+// - A pool that crashes is restarted at most max_restarts times per restart_period (like
+//   Erlang/OTP's supervisor intensity). Beyond that its key fails with pool_failed, naming the
+//   limit, for restart_cooldown; the next lookup after that starts a fresh pool.
+// - A pool is replaced only on evidence that it is dead: its down message. A caller's report
+//   (pool_atom, creds, gone) waits for that message (at most verdict_window); a live pool is
+//   answered as it is, never killed on a report.
 #pragma once
 
 #include "actors/pool_actor.hpp"
@@ -43,19 +59,50 @@ using supervisor_actor = caf::typed_actor<
     // stats of every pool once all of them stopped. Idempotent.
     caf::replies_to<shutdown_atom>::with<std::vector<pool_stats>>,
     // How many pools were restarted after a crash.
-    caf::replies_to<stats_atom, pool_atom>::with<std::size_t>>;
+    caf::replies_to<stats_atom, pool_atom>::with<std::size_t>,
+    // Looks for idle pools now (the supervisor does so on its own every idle_check_interval):
+    // each pool is asked for its stats, and one found unused for pool_idle_timeout is evicted.
+    // Answers, once every pool answered, how many it evicted.
+    caf::replies_to<tick_atom>::with<std::size_t>>;
 
 // Makes the backend of one connection for given credentials (make_exasol_backend in
 // production, a fake in unit tests).
 using credentials_backend_factory =
     std::function<std::unique_ptr<connection_backend>(const credentials&)>;
 
+// What bounds the pools of one supervisor (see the top of this file).
+struct supervisor_limits {
+  std::size_t max_pools = 100;
+  caf::timespan pool_idle_timeout = std::chrono::minutes(10); // 0: never evict
+  std::size_t max_restarts = 5;                               // 0: never restart a crash
+  caf::timespan restart_period = std::chrono::seconds(60);
+  caf::timespan restart_cooldown = std::chrono::seconds(30);
+};
+
+// The clock the supervisor decides idleness and restart intensity with (tests inject one).
+using supervisor_clock = std::function<std::chrono::steady_clock::time_point()>;
+
 struct supervisor_config {
   pool_config pool;
   credentials_backend_factory make_backend; // empty: make_exasol_backend
   // Hang guard on the supervisor's own requests to its pools, beyond their own timeouts.
   caf::timespan request_slack = std::chrono::seconds(10);
+  supervisor_limits limits;
+  supervisor_clock now; // empty: std::chrono::steady_clock::now
 };
+
+// How often the supervisor looks for idle pools by itself: a quarter of pool_idle_timeout,
+// between 10 ms and 1 minute (none when pool_idle_timeout is 0).
+caf::timespan idle_check_interval(const supervisor_limits& limits);
+
+// The longest the supervisor waits for its pools at shutdown (and for an evicted pool):
+// shutdown_grace, then the pool's own bound for closing what is left (pool_close_bound), plus
+// the slack. Shutdown reports success only when every pool confirmed, within this, that all its
+// connections are closed; otherwise it fails (pool_failed) naming the pools that did not.
+caf::timespan shutdown_deadline(const pool_config& pool, caf::timespan slack);
+
+// The longest a draining pool takes, after its shutdown_grace, to have every connection closed.
+caf::timespan pool_close_bound(const pool_config& pool);
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_config config);
 

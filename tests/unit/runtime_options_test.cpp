@@ -90,3 +90,47 @@ TEST_CASE("values no pool can run with are refused by name", "[runtime_options]"
   std::istringstream no_ini;
   CHECK(cfg.parse({"--exapool.max-size=many"}, no_ini)); // CAF names the bad value itself
 }
+
+TEST_CASE("supervisor limits come from the options, with their defaults", "[runtime_options]") {
+  {
+    runtime_system_config cfg;
+    parse(cfg, {"--exapool.max-size=2"});
+    auto limits = cfg.to_runtime_config().limits;
+    CHECK(limits.max_pools == 100);
+    CHECK(limits.pool_idle_timeout == caf::timespan{10min});
+    CHECK(limits.max_restarts == 5);
+    CHECK(limits.restart_period == caf::timespan{60s});
+    CHECK(limits.restart_cooldown == caf::timespan{30s});
+  }
+  runtime_system_config cfg;
+  parse(cfg, {"--exapool.max-size=2", "--exapool.max-pools=7", "--exapool.restart-period=2min"},
+        "[exapool]\npool-idle-timeout=90s\nmax-restarts=3\nrestart-cooldown=5s\n");
+  auto limits = cfg.to_runtime_config().limits;
+  CHECK(limits.max_pools == 7);
+  CHECK(limits.pool_idle_timeout == caf::timespan{90s});
+  CHECK(limits.max_restarts == 3);
+  CHECK(limits.restart_period == caf::timespan{2min});
+  CHECK(limits.restart_cooldown == caf::timespan{5s});
+}
+
+TEST_CASE("supervisor limits no supervisor can run with are refused by name", "[runtime_options]") {
+  std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--exapool.max-pools=0"}, "max-pools"},
+      {{"--exapool.restart-period=0s"}, "restart-period"},
+      {{"--exapool.pool-idle-timeout=-1s"}, "pool-idle-timeout"},
+      {{"--exapool.restart-cooldown=-1s"}, "restart-cooldown"},
+  };
+  for (auto& [args, option] : cases) {
+    INFO(option);
+    runtime_system_config cfg;
+    args.push_back("--exapool.max-size=2");
+    parse(cfg, args);
+    try {
+      cfg.to_runtime_config();
+      FAIL("accepted a bad " << option);
+    } catch (const runtime_error& e) {
+      CHECK(e.code() == pool_errc::invalid_config);
+      CHECK(std::string(e.what()).find(option) != std::string::npos);
+    }
+  }
+}
