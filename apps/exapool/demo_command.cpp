@@ -146,37 +146,53 @@ phase_result run_without_pool(const credentials& creds, const demo_config& cfg) 
 
 using done_atom = caf::atom_constant<caf::atom("done")>;
 
-// A session actor's unit of work in the pooled phase: its statements one after another.
-caf::behavior demo_worker(caf::event_based_actor* self, session_actor session, std::size_t no,
+// A session actor's unit of work in the pooled phase: its statements one after another. The
+// progress lives in the actor's state and each reply starts the next statement through the
+// actor's own pointer, so nothing refers to itself: when the worker quits, everything it held
+// (the session handle among it) goes with it.
+struct demo_worker_state {
+  session_actor session;
+  std::size_t no = 0, count = 0;
+  caf::actor report_to;
+  std::size_t next = 0, failures = 0;
+  std::vector<double> latencies_ms;
+  std::string first_error;
+  static inline const char* name = "exapool.demo_worker";
+};
+
+using demo_worker_pointer = caf::stateful_actor<demo_worker_state>*;
+
+void run_next(demo_worker_pointer self) {
+  auto& st = self->state;
+  if (st.next == st.count) {
+    self->send(st.report_to, done_atom::value, st.latencies_ms, st.failures, st.first_error);
+    self->send_exit(st.session, caf::exit_reason::user_shutdown);
+    self->quit();
+    return;
+  }
+  auto t0 = clock_type::now();
+  auto record = [self, t0](const std::string& error) {
+    auto& st = self->state;
+    st.latencies_ms.push_back(seconds_since(t0) * 1e3);
+    if (!error.empty() && st.failures++ == 0)
+      st.first_error = error;
+    ++st.next;
+    run_next(self);
+  };
+  self->request(st.session, std::chrono::minutes(2), execute_atom::value,
+                statement_for(st.no, st.next))
+      .then([record](query_result&) { record(""); },
+            [self, record](caf::error& err) { record(self->system().render(err)); });
+}
+
+caf::behavior demo_worker(demo_worker_pointer self, session_actor session, std::size_t no,
                           std::size_t count, caf::actor report_to) {
-  struct state {
-    std::size_t next = 0, failures = 0;
-    std::vector<double> latencies_ms;
-    std::string first_error;
-  };
-  auto st = std::make_shared<state>();
-  auto run_next = std::make_shared<std::function<void()>>();
-  *run_next = [=] {
-    if (st->next == count) {
-      self->send(report_to, done_atom::value, st->latencies_ms, st->failures, st->first_error);
-      self->send_exit(session, caf::exit_reason::user_shutdown);
-      self->quit();
-      return;
-    }
-    auto t0 = clock_type::now();
-    auto record = [=](const std::string& error) {
-      st->latencies_ms.push_back(seconds_since(t0) * 1e3);
-      if (!error.empty() && st->failures++ == 0)
-        st->first_error = error;
-      ++st->next;
-      (*run_next)();
-    };
-    self->request(session, std::chrono::minutes(2), execute_atom::value,
-                  statement_for(no, st->next))
-        .then([=](query_result&) { record(""); },
-              [=](caf::error& err) { record(self->system().render(err)); });
-  };
-  (*run_next)();
+  auto& st = self->state;
+  st.session = std::move(session);
+  st.no = no;
+  st.count = count;
+  st.report_to = std::move(report_to);
+  run_next(self);
   return {};
 }
 
