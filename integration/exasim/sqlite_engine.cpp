@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <stdexcept>
@@ -135,6 +136,9 @@ result_set encode_rows(sqlite3_stmt* stmt, std::string_view sql,
                        std::vector<std::vector<raw_value>>& values) {
   result_set out;
   int n = sqlite3_column_count(stmt);
+  // A statement that never stepped (a prepared SELECT run with 0 parameter rows) collected no
+  // column vectors: every column is empty then, not missing.
+  values.resize(std::max(values.size(), static_cast<std::size_t>(n)));
   out.num_rows = values.empty() ? 0 : values.front().size();
   for (int i = 0; i < n; ++i) {
     auto& column_values = values[static_cast<std::size_t>(i)];

@@ -338,6 +338,26 @@ TEST_CASE("exasim runs prepared statements with column-major parameters", "[exas
         5001);
 }
 
+// Found by fuzz_exasim: with no parameter rows the statement never steps, and encoding its
+// (empty) result read a column vector that did not exist.
+TEST_CASE("exasim runs a prepared SELECT with no parameter rows", "[exasim][sql]") {
+  exasim::server sim;
+  sim.start();
+  logged_in s(sim);
+  auto created = s.client.request(
+      {{"command", "createPreparedStatement"}, {"sqlText", "SELECT 1 WHERE 1 = ?"}});
+  REQUIRE(created.at("status") == "ok");
+  auto handle = created.at("responseData").at("statementHandle").as_int64();
+  auto executed = s.client.request(
+      {{"command", "executePreparedStatement"}, {"statementHandle", handle}, {"numRows", 0}});
+  INFO(json::serialize(executed));
+  REQUIRE(executed.at("status") == "ok");
+  const auto& result = executed.at("responseData").at("results").at(0);
+  CHECK(result.at("resultType") == "resultSet");
+  CHECK(result.at("resultSet").at("numRows") == 0);
+  CHECK(s.client.request({{"command", "getAttributes"}}).at("status") == "ok"); // still serving
+}
+
 TEST_CASE("exasim runs executeBatch in order with one result each", "[exasim][sql]") {
   exasim::server sim;
   sim.start();
