@@ -1,5 +1,9 @@
+// The pool actor is the shell around pool_core: it keeps what only CAF can hold (response
+// promises, actor handles, monitors, the backends), turns messages, replies and down messages
+// into the core's events, and performs the core's effects. It decides nothing itself.
 #include "actors/pool_actor.hpp"
 
+#include "actors/pool_core.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -10,11 +14,9 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <optional>
+#include <memory>
 #include <random>
 #include <unordered_map>
 #include <variant>
@@ -25,164 +27,119 @@ namespace exapool {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-using time_point = clock_type::time_point;
+using effect = pool_core::effect;
+using slot_id = pool_core::slot_id;
 
-// Timers the pool sends itself; not part of the public interface.
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
-using grace_atom = caf::atom_constant<caf::atom("grace")>;
+// The core's timer (timeout_atom) and the maintenance tick, sent to itself.
+using pool_impl = pool_actor::extend<caf::reacts_to<timeout_atom>, caf::reacts_to<tick_atom>>;
 
-using pool_impl = pool_actor::extend<caf::reacts_to<timeout_atom>, caf::reacts_to<tick_atom>,
-                                     caf::reacts_to<retry_atom>, caf::reacts_to<grace_atom>>;
-
-// A lease id carries the slot of its connection in its low bits, so give_back finds the
-// connection without a lookup table; the high bits make every id unique within the pool and
-// strictly increasing per connection, which is what lets the connection adopt a new lease by
-// itself (see connection_actor.hpp).
-constexpr unsigned slot_bits = 20;
-constexpr std::uint64_t slot_mask = (std::uint64_t{1} << slot_bits) - 1;
-
-// Hang guards for requests to connection actors (the backend has its own, shorter deadlines).
+// How long a login may take before the core kills the connection (the client has its own,
+// shorter deadlines; this guards against a hung one).
 constexpr auto open_guard = std::chrono::minutes(5);
-constexpr auto close_guard = std::chrono::minutes(1);
-
-enum class phase : std::uint8_t { free, opening, idle, leased, validating, resetting, closing };
-constexpr std::size_t phase_count = 7;
-
-struct borrower_record {
-  caf::actor_addr addr;
-  std::size_t held = 0; // leases this borrower holds now
-};
-
-struct slot {
-  phase state = phase::free;
-  connection_actor conn;
-  std::uint64_t lease_id = 0; // the current lease while leased
-  borrower_record* borrower = nullptr;
-  bool dirty = false; // the connection reported a session change under the current lease
-  std::uint64_t prewarm_job = 0;
-  time_point last_used, expires_at;
-};
+// The core keeps every request's deadline and kills the connection at it; a reply after that
+// is ignored. CAF's own request timeout only bounds how long CAF keeps the handler.
+constexpr auto reply_slack = std::chrono::minutes(1);
 
 // A statement waiting for a connection: once it has one, the statement goes there as
-// execute-and-release, delegated, so the connection answers the session itself.
+// execute-and-release, delegated, so the connection answers the sender itself.
 struct statement_wait {
   caf::typed_response_promise<query_result> promise;
   std::string sql;
 };
+using pending_wait = std::variant<caf::typed_response_promise<lease>, statement_wait>;
 
-// One queue for borrows and statements, so that both are served in arrival order.
-struct waiter {
-  std::variant<caf::typed_response_promise<lease>, statement_wait> wants;
-  borrower_record* borrower;
-  time_point since;
+// What the shell holds for a slot of the core: the connection actor and its backend (kept for
+// abort_running, which is thread-safe and never blocks).
+struct connection_slot {
+  connection_actor conn;
+  std::shared_ptr<connection_backend> backend;
 };
 
-void fail_waiter(waiter& w, const caf::error& err) {
-  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants))
-    borrow->deliver(err);
-  else
-    std::get<statement_wait>(w.wants).promise.deliver(err);
+pool_core::config core_config_of(const pool_config& c) {
+  pool_core::config out;
+  out.max_size = c.max_size;
+  out.min_idle = c.min_idle;
+  out.max_waiters = c.max_waiters;
+  out.acquire_timeout = c.acquire_timeout;
+  out.validation_bypass = c.validation_bypass;
+  out.open_timeout = open_guard;
+  out.validation_timeout = c.validation_timeout;
+  out.reset_timeout = c.reset_timeout;
+  out.close_timeout = c.close_timeout;
+  out.abort_grace = c.abort_grace;
+  out.idle_timeout = c.idle_timeout;
+  out.max_lifetime = c.max_lifetime;
+  out.lifetime_jitter = c.lifetime_jitter;
+  out.keepalive_interval = c.keepalive_interval;
+  out.backoff_initial = c.backoff_initial;
+  out.backoff_max = c.backoff_max;
+  out.shutdown_grace = c.shutdown_grace;
+  out.seed = std::random_device{}();
+  return out;
 }
 
-bool waiter_pending(const waiter& w) {
-  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants))
-    return borrow->pending();
-  return std::get<statement_wait>(w.wants).promise.pending();
+pool_errc code_of(pool_core::refusal r) {
+  switch (r) {
+  case pool_core::refusal::acquire_timeout:
+    return pool_errc::acquire_timeout;
+  case pool_core::refusal::authentication_failed:
+    return pool_errc::authentication_failed;
+  case pool_core::refusal::too_many_waiters:
+    return pool_errc::too_many_waiters;
+  case pool_core::refusal::statement_aborted:
+    return pool_errc::statement_aborted;
+  case pool_core::refusal::shutting_down:
+  case pool_core::refusal::borrower_gone:
+  case pool_core::refusal::none:
+    break;
+  }
+  return pool_errc::shutting_down;
 }
 
-struct prewarm_job {
-  caf::typed_response_promise<prewarm_report> promise;
-  prewarm_report report;
-  std::size_t pending = 0;
-};
-
-// Borrow wait times as a histogram with four buckets per power of two of nanoseconds: bounded
-// memory, percentiles within 25 %.
-class wait_histogram {
-public:
-  void add(caf::timespan wait) {
-    auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, wait.count()));
-    ++buckets_[index_of(ns)];
-    ++count_;
-    max_ = std::max(max_, wait);
+pool_core::open_failure open_failure_of(const caf::error& err) {
+  switch (exapool::code_of(err)) {
+  case pool_errc::authentication_failed:
+    return pool_core::open_failure::auth;
+  case pool_errc::session_limit:
+    return pool_core::open_failure::session_limit;
+  default:
+    return pool_core::open_failure::other;
   }
-  caf::timespan percentile(double p) const {
-    if (count_ == 0)
-      return caf::timespan{0};
-    auto rank = static_cast<std::uint64_t>(p * static_cast<double>(count_ - 1)) + 1;
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      seen += buckets_[i];
-      if (seen >= rank)
-        return std::min(caf::timespan{static_cast<std::int64_t>(upper_bound_of(i))}, max_);
-    }
-    return max_;
-  }
-  caf::timespan max() const { return max_; }
-
-private:
-  static std::size_t index_of(std::uint64_t ns) {
-    if (ns < 4)
-      return ns;
-    unsigned bit = 63 - static_cast<unsigned>(__builtin_clzll(ns));
-    return bit * 4 + ((ns >> (bit - 2)) & 3);
-  }
-  static std::uint64_t upper_bound_of(std::size_t index) {
-    if (index < 4)
-      return index;
-    unsigned bit = static_cast<unsigned>(index / 4);
-    std::uint64_t sub = index % 4;
-    return ((4 + sub + 1) << (bit - 2)) - 1;
-  }
-  std::array<std::uint64_t, 256> buckets_{};
-  std::uint64_t count_ = 0;
-  caf::timespan max_{0};
-};
+}
 
 struct pool_state {
   pool_key key;
   pool_config config;
   backend_factory make_backend;
+  std::unique_ptr<pool_core> core;
 
-  std::vector<slot> slots;
-  std::vector<std::uint32_t> free_slots;
-  std::array<std::size_t, phase_count> in_phase{};
-  std::vector<std::uint32_t> idle; // most recently used last
-  std::deque<waiter> waiters;      // oldest first, so also ordered by deadline
-  std::unordered_map<caf::actor_addr, borrower_record> borrowers;
-  std::unordered_map<std::uint64_t, prewarm_job> prewarm_jobs;
-  std::uint64_t next_prewarm_job = 1;
-  std::uint64_t lease_sequence = 0;
-
-  bool timeout_armed = false;
-  bool retry_armed = false;
-  bool shutting_down = false;
+  std::vector<connection_slot> conns; // by slot id
+  std::unordered_map<caf::actor_addr, slot_id> slot_of_conn;
+  // Every borrower is monitored once for its life (no monitor churn per borrow).
+  std::unordered_map<caf::actor_addr, pool_core::borrower_id> borrowers;
+  pool_core::borrower_id next_borrower = 1;
+  std::unordered_map<pool_core::waiter_id, pending_wait> waits;
+  std::unordered_map<pool_core::job_id, caf::typed_response_promise<prewarm_report>> prewarms;
   std::vector<caf::typed_response_promise<pool_stats>> shutdown_promises;
-
-  // Connect failures: exponential backoff, and a block on borrows after a rejected login.
-  std::size_t consecutive_failures = 0;
-  caf::timespan backoff{0};
-  time_point next_connect_at;
-  bool auth_failed = false;
-  time_point auth_blocked_until;
-
-  pool_stats counters;
-  wait_histogram waits;
-  std::mt19937_64 random{std::random_device{}()};
+  std::vector<effect> work; // the batch of effects being performed
+  bool performing = false;
 
   static inline const char* name = "exapool.pool";
-
-  std::size_t total() const { return slots.size() - free_slots.size(); }
 
   // CAF 0.17 does not fail pending promises when an actor dies: answer every one here.
   ~pool_state() {
     auto gone = make_error(pool_errc::pool_failed, "the pool stopped before answering");
-    for (auto& w : waiters)
-      if (waiter_pending(w))
-        fail_waiter(w, gone);
-    for (auto& [id, job] : prewarm_jobs)
-      if (job.promise.pending())
-        job.promise.deliver(gone);
+    for (auto& [id, w] : waits) {
+      if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w)) {
+        if (borrow->pending())
+          borrow->deliver(gone);
+      } else if (auto& stmt = std::get<statement_wait>(w); stmt.promise.pending()) {
+        stmt.promise.deliver(gone);
+      }
+    }
+    for (auto& [id, p] : prewarms)
+      if (p.pending())
+        p.deliver(gone);
     for (auto& p : shutdown_promises)
       if (p.pending())
         p.deliver(gone);
@@ -191,707 +148,308 @@ struct pool_state {
 
 using pool_pointer = pool_impl::stateful_pointer<pool_state>;
 
-// --- small helpers ------------------------------------------------------------------------
-
-void set_phase(pool_state& st, std::uint32_t idx, phase next) {
-  auto& s = st.slots[idx];
-  --st.in_phase[static_cast<std::size_t>(s.state)];
-  ++st.in_phase[static_cast<std::size_t>(next)];
-  s.state = next;
-}
-
-std::size_t count(const pool_state& st, phase p) {
-  return st.in_phase[static_cast<std::size_t>(p)];
-}
-
 pool_stats snapshot(const pool_state& st) {
-  pool_stats out = st.counters;
+  const auto& core = *st.core;
+  const auto& c = core.stats();
+  using phase = pool_core::phase;
+  pool_stats out;
   out.key = st.key;
-  out.leased = count(st, phase::leased);
-  out.opening = count(st, phase::opening);
-  // Connections being validated, reset or closed still hold a server session: they count as
-  // idle so that total is every session the pool has.
-  out.idle = count(st, phase::idle) + count(st, phase::validating) + count(st, phase::resetting) +
-             count(st, phase::closing);
-  out.total = st.total();
-  out.waiting = st.waiters.size();
+  out.borrowed = c.borrowed;
+  out.returned = c.returned;
+  out.opened = c.opened;
+  out.closed = c.closed;
+  out.connect_failures = c.connect_failures;
+  out.validated = c.validated;
+  out.invalid = c.invalid;
+  out.evicted = c.evicted;
+  out.reclaimed = c.reclaimed;
+  out.resets = c.resets;
+  out.timed_out_borrows = c.timed_out_borrows;
+  out.last_connect_error = c.last_connect_error;
+  out.leased = core.count(phase::leased);
+  out.opening = core.count(phase::opening);
+  // Connections being validated, reset or closed (until their actor is down) still hold a
+  // server session: they count as idle so that total is every session the pool may have.
+  out.idle = core.count(phase::idle) + core.count(phase::validating) +
+             core.count(phase::resetting) + core.count(phase::closing);
+  out.total = core.total();
+  out.waiting = core.waiting();
   out.max_size = st.config.max_size;
-  out.wait_p50 = st.waits.percentile(0.50);
-  out.wait_p99 = st.waits.percentile(0.99);
-  out.wait_max = st.waits.max();
+  out.wait_p50 = core.wait_percentile(0.50);
+  out.wait_p99 = core.wait_percentile(0.99);
+  out.wait_max = core.wait_max();
   return out;
 }
 
-std::string counts_text(const pool_state& st) {
-  auto s = snapshot(st);
-  std::string text = "total=" + std::to_string(s.total) + " leased=" + std::to_string(s.leased) +
-                     " idle=" + std::to_string(s.idle) + " opening=" + std::to_string(s.opening) +
-                     " waiting=" + std::to_string(s.waiting) +
-                     " max_size=" + std::to_string(s.max_size);
-  text += " last_connect_error=" +
-          (s.last_connect_error.empty() ? std::string("none") : s.last_connect_error);
-  return text;
-}
-
-bool expired(const pool_state& st, const slot& s, time_point now) {
-  return st.config.max_lifetime.count() > 0 && now >= s.expires_at;
-}
-
-bool needs_validation(const pool_state& st, const slot& s, time_point now) {
-  return now - s.last_used >= st.config.validation_bypass;
-}
-
-borrower_record* track_borrower(pool_pointer self) {
+pool_core::borrower_id track_borrower(pool_pointer self) {
   auto& sender = self->current_sender();
   if (!sender)
-    return nullptr;
+    return 0;
   auto addr = caf::actor_cast<caf::actor_addr>(sender);
   auto& st = self->state;
   auto i = st.borrowers.find(addr);
   if (i != st.borrowers.end())
-    return &i->second;
-  // Monitored once for its whole life, not per lease: no monitor churn per borrow.
+    return i->second;
   self->monitor(sender);
-  auto& rec = st.borrowers[addr];
-  rec.addr = addr;
-  return &rec;
+  auto id = st.next_borrower++;
+  st.borrowers.emplace(addr, id);
+  return id;
 }
 
-std::uint32_t allocate_slot(pool_state& st) {
-  std::uint32_t idx;
-  if (!st.free_slots.empty()) {
-    idx = st.free_slots.back();
-    st.free_slots.pop_back();
-  } else {
-    idx = static_cast<std::uint32_t>(st.slots.size());
-    st.slots.emplace_back();
-    ++st.in_phase[static_cast<std::size_t>(phase::free)];
-  }
-  return idx;
+bool is_current(pool_pointer self, slot_id s, const connection_actor& conn) {
+  auto& conns = self->state.conns;
+  return s < conns.size() && conns[s].conn == conn;
 }
 
-void release_slot(pool_state& st, std::uint32_t idx) {
-  set_phase(st, idx, phase::free);
-  auto& s = st.slots[idx];
-  s.conn = nullptr;
-  s.lease_id = 0;
-  s.borrower = nullptr;
-  s.dirty = false;
-  s.prewarm_job = 0;
-  st.free_slots.push_back(idx);
-}
+void run_effects(pool_pointer self);
 
-void remove_idle(pool_state& st, std::uint32_t idx) {
-  auto i = std::find(st.idle.begin(), st.idle.end(), idx);
-  if (i != st.idle.end())
-    st.idle.erase(i);
-}
+// --- performing effects ---------------------------------------------------------------------
 
-// --- forward declarations of the steps ------------------------------------------------------
-
-void dispatch(pool_pointer self);
-void make_available(pool_pointer self, std::uint32_t idx);
-void close_slot(pool_pointer self, std::uint32_t idx);
-void check_drained(pool_pointer self);
-
-// --- leases -------------------------------------------------------------------------------
-
-lease lease_out(pool_pointer self, std::uint32_t idx, borrower_record* borrower, time_point since,
-                time_point now) {
+void open_connection(pool_pointer self, slot_id s) {
   auto& st = self->state;
-  auto& s = st.slots[idx];
-  set_phase(st, idx, phase::leased);
-  s.lease_id = (++st.lease_sequence << slot_bits) | idx;
-  s.borrower = borrower;
-  s.dirty = false;
-  if (borrower)
-    ++borrower->held;
-  // Nothing goes to the connection: the new id is above every id it has seen, so its first
-  // request makes it current. The previous lease ended before (released at the connection, or
-  // ended at the pool, which told the connection first: end_lease).
-  ++st.counters.borrowed;
-  st.waits.add(now - since);
-  return lease{caf::actor_cast<caf::actor>(s.conn), s.lease_id};
-}
-
-void arm_timeout(pool_pointer self, time_point now) {
-  auto& st = self->state;
-  if (st.timeout_armed || st.waiters.empty())
-    return;
-  st.timeout_armed = true;
-  auto due = st.waiters.front().since + st.config.acquire_timeout - now;
-  self->delayed_send(self, std::max(due, clock_type::duration{0}), timeout_atom::value);
-}
-
-// A statement on the connection at `idx`, under a lease that ends with it. The lease has no
-// borrower: nobody can give it back, the connection releases it when the statement is done.
-lease lease_for_statement(pool_pointer self, std::uint32_t idx, time_point since, time_point now) {
-  return lease_out(self, idx, nullptr, since, now);
-}
-
-// Hands the connection to the oldest waiter. Precondition: waiters is not empty.
-void serve_head(pool_pointer self, std::uint32_t idx, time_point now) {
-  auto& st = self->state;
-  auto w = std::move(st.waiters.front());
-  st.waiters.pop_front();
-  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&w.wants)) {
-    borrow->deliver(lease_out(self, idx, w.borrower, w.since, now));
-    return;
-  }
-  auto& stmt = std::get<statement_wait>(w.wants);
-  auto id = lease_for_statement(self, idx, w.since, now).id;
-  stmt.promise.delegate(st.slots[idx].conn, execute_atom::value, id, std::move(stmt.sql),
-                        release_atom::value);
-}
-
-void fail_waiters(pool_state& st, const caf::error& err) {
-  while (!st.waiters.empty()) {
-    auto w = std::move(st.waiters.front());
-    st.waiters.pop_front();
-    fail_waiter(w, err);
-  }
-}
-
-// --- connection life cycle ----------------------------------------------------------------
-
-void finish_prewarm(pool_pointer self, std::uint64_t job_id, const std::string* failure) {
-  auto& st = self->state;
-  auto i = st.prewarm_jobs.find(job_id);
-  if (i == st.prewarm_jobs.end())
-    return;
-  auto& job = i->second;
-  if (failure)
-    job.report.failures.push_back(*failure);
-  else
-    ++job.report.opened;
-  if (--job.pending == 0) {
-    job.promise.deliver(job.report);
-    st.prewarm_jobs.erase(i);
-  }
-}
-
-void on_open_failed(pool_pointer self, std::uint32_t idx, const caf::error& err) {
-  auto& st = self->state;
-  auto& s = st.slots[idx];
-  auto now = clock_type::now();
-  auto text = context_of(err);
-  if (text.empty())
-    text = to_string(err);
-  ++st.counters.connect_failures;
-  st.counters.last_connect_error = text;
-  self->send_exit(s.conn, caf::exit_reason::user_shutdown);
-  auto job = s.prewarm_job;
-  release_slot(st, idx);
-  ++st.consecutive_failures;
-  st.backoff = st.consecutive_failures == 1
-                   ? st.config.backoff_initial
-                   : std::min(st.backoff * 2, caf::timespan{st.config.backoff_max});
-  st.next_connect_at = now + st.backoff;
-  if (code_of(err) == pool_errc::authentication_failed) {
-    // Waiting is pointless: the credentials are wrong. Fail everyone now, and refuse borrows
-    // until the backoff is over (no login storm against the server).
-    st.auth_failed = true;
-    st.auth_blocked_until = st.next_connect_at;
-    fail_waiters(st, make_error(pool_errc::authentication_failed, text));
-  }
-  if (job)
-    finish_prewarm(self, job, &text);
-  if (st.shutting_down)
-    check_drained(self);
-  else
-    dispatch(self);
-}
-
-void on_opened(pool_pointer self, std::uint32_t idx) {
-  auto& st = self->state;
-  auto& s = st.slots[idx];
-  auto now = clock_type::now();
-  ++st.counters.opened;
-  st.consecutive_failures = 0;
-  st.auth_failed = false;
-  s.last_used = now;
-  if (st.config.max_lifetime.count() > 0) {
-    // Each connection draws its jitter once, so connections opened together expire apart.
-    auto jitter = st.config.lifetime_jitter.count() > 0
-                      ? std::uniform_int_distribution<std::int64_t>(
-                            0, st.config.lifetime_jitter.count())(st.random)
-                      : 0;
-    s.expires_at = now + st.config.max_lifetime - caf::timespan{jitter};
-  }
-  if (auto job = s.prewarm_job) {
-    s.prewarm_job = 0;
-    finish_prewarm(self, job, nullptr);
-  }
-  make_available(self, idx);
-  dispatch(self);
-}
-
-void start_open(pool_pointer self, std::uint64_t prewarm_job = 0) {
-  auto& st = self->state;
-  auto idx = allocate_slot(st);
   std::shared_ptr<connection_backend> backend;
+  std::string failure = "backend factory made no backend";
   try {
     backend = st.make_backend();
   } catch (const std::exception& e) {
-    st.counters.last_connect_error = std::string("backend factory failed: ") + e.what();
+    failure = std::string("backend factory failed: ") + e.what();
   }
   if (!backend) {
-    st.free_slots.push_back(idx);
-    ++st.counters.connect_failures;
-    if (prewarm_job)
-      finish_prewarm(self, prewarm_job, &st.counters.last_connect_error);
+    st.core->spawn_failed(clock_type::now(), s, failure);
     return;
   }
-  auto conn = spawn_connection(self->system(), std::move(backend),
-                               caf::actor_cast<connection_listener>(self));
-  auto& s = st.slots[idx];
-  s.conn = conn;
-  s.prewarm_job = prewarm_job;
-  set_phase(st, idx, phase::opening);
-  // Monitored once for its life, so a crashed connection is replaced.
+  auto conn = spawn_connection(self->system(), backend, caf::actor_cast<connection_listener>(self));
+  if (st.conns.size() <= s)
+    st.conns.resize(s + 1);
+  st.conns[s] = connection_slot{conn, std::move(backend)};
+  st.slot_of_conn[conn.address()] = s;
+  // Monitored for its life: its slot is freed only by its down message.
   self->monitor(conn);
-  self->request(conn, open_guard, open_atom::value)
+  self->request(conn, open_guard + reply_slack, open_atom::value)
       .then(
-          [self, idx, conn](std::uint64_t) {
-            if (self->state.slots[idx].conn == conn)
-              on_opened(self, idx);
+          [self, s, conn](std::uint64_t) {
+            if (!is_current(self, s, conn))
+              return;
+            self->state.core->opened(clock_type::now(), s);
+            run_effects(self);
           },
-          [self, idx, conn](caf::error& err) {
-            if (self->state.slots[idx].conn == conn)
-              on_open_failed(self, idx, err);
+          [self, s, conn](caf::error& err) {
+            if (!is_current(self, s, conn))
+              return;
+            auto text = context_of(err);
+            if (text.empty())
+              text = to_string(err);
+            self->state.core->open_failed(clock_type::now(), s, open_failure_of(err), text);
+            run_effects(self);
           });
 }
 
-void finish_close(pool_pointer self, std::uint32_t idx, const connection_actor& conn) {
-  auto& st = self->state;
-  if (st.slots[idx].conn != conn)
-    return;
-  ++st.counters.closed;
-  release_slot(st, idx);
-  if (st.shutting_down)
-    check_drained(self);
-  else
-    dispatch(self); // a replacement, if anyone needs one
-}
-
-void close_slot(pool_pointer self, std::uint32_t idx) {
-  auto& st = self->state;
-  auto conn = st.slots[idx].conn;
-  set_phase(st, idx, phase::closing);
-  self->request(conn, close_guard, close_atom::value)
-      .then([self, idx, conn](bool) { finish_close(self, idx, conn); },
-            [self, idx, conn](caf::error&) { finish_close(self, idx, conn); });
-}
-
-void retire(pool_pointer self, std::uint32_t idx) {
-  ++self->state.counters.evicted;
-  close_slot(self, idx);
-}
-
-void start_validate(pool_pointer self, std::uint32_t idx) {
-  auto& st = self->state;
-  auto conn = st.slots[idx].conn;
-  set_phase(st, idx, phase::validating);
-  auto checked = [self, idx, conn](bool ok) {
-    auto& st = self->state;
-    if (st.slots[idx].conn != conn)
+void validate_connection(pool_pointer self, slot_id s) {
+  auto conn = self->state.conns[s].conn;
+  auto checked = [self, s, conn](bool ok) {
+    if (!is_current(self, s, conn))
       return;
-    ++st.counters.validated;
-    if (!ok) {
-      ++st.counters.invalid;
-      close_slot(self, idx);
-      return;
-    }
-    st.slots[idx].last_used = clock_type::now();
-    make_available(self, idx);
-    dispatch(self);
+    self->state.core->validated(clock_type::now(), s, ok);
+    run_effects(self);
   };
-  self->request(conn, st.config.validation_timeout, validate_atom::value)
+  self->request(conn, self->state.config.validation_timeout + reply_slack, validate_atom::value)
       .then(checked, [checked](caf::error&) { checked(false); });
 }
 
-// Back to the baseline; then validated too when `then_validate` (a reclaimed lease).
-void start_reset(pool_pointer self, std::uint32_t idx, bool then_validate) {
-  auto& st = self->state;
-  auto conn = st.slots[idx].conn;
-  set_phase(st, idx, phase::resetting);
-  auto done = [self, idx, conn, then_validate](bool ok) {
-    auto& st = self->state;
-    if (st.slots[idx].conn != conn)
+void reset_connection(pool_pointer self, slot_id s) {
+  auto conn = self->state.conns[s].conn;
+  auto done = [self, s, conn](bool ok) {
+    if (!is_current(self, s, conn))
       return;
-    if (!ok) {
-      close_slot(self, idx); // dispatch opens a replacement once it is closed
-      return;
-    }
-    st.slots[idx].dirty = false;
-    if (then_validate && !st.shutting_down) {
-      start_validate(self, idx);
-      return;
-    }
-    make_available(self, idx);
-    dispatch(self);
+    self->state.core->reset_done(clock_type::now(), s, ok);
+    run_effects(self);
   };
-  ++st.counters.resets;
-  self->request(conn, st.config.validation_timeout, reset_atom::value)
+  self->request(conn, self->state.config.reset_timeout + reply_slack, reset_atom::value)
       .then(done, [done](caf::error&) { done(false); });
 }
 
-// A connection that finished opening, validating or resetting: to the oldest waiter, else
-// idle; closed instead when the pool drains or the connection outlived max_lifetime.
-void make_available(pool_pointer self, std::uint32_t idx) {
-  auto& st = self->state;
-  auto now = clock_type::now();
-  if (st.shutting_down) {
-    close_slot(self, idx);
-    return;
-  }
-  if (expired(st, st.slots[idx], now)) {
-    retire(self, idx);
-    return;
-  }
-  if (!st.waiters.empty()) {
-    serve_head(self, idx, now);
-    return;
-  }
-  set_phase(st, idx, phase::idle);
-  st.idle.push_back(idx);
+// The reply does not matter: the connection's down message frees the slot.
+void close_connection(pool_pointer self, slot_id s) {
+  self->request(self->state.conns[s].conn, self->state.config.close_timeout + reply_slack,
+                close_atom::value)
+      .then([](bool) {}, [](caf::error&) {});
 }
 
-void arm_retry(pool_pointer self, time_point now) {
+void serve_waiter(pool_pointer self, const effect& e) {
   auto& st = self->state;
-  if (st.retry_armed)
+  auto i = st.waits.find(e.waiter);
+  if (i == st.waits.end()) {
+    // No promise for it (cannot happen): the lease must not stay out with nobody holding it.
+    st.core->give_back(clock_type::now(), e.lease_id);
     return;
-  st.retry_armed = true;
-  self->delayed_send(self, std::max(st.next_connect_at - now, clock_type::duration{0}),
-                     retry_atom::value);
-}
-
-// Opens what waiters and min_idle need, within max_size, and at most one at a time while
-// connects are failing (after the backoff).
-void open_missing(pool_pointer self, time_point now) {
-  auto& st = self->state;
-  if (st.shutting_down)
-    return;
-  if (st.auth_failed && st.waiters.empty())
-    return; // only a new borrow retries rejected credentials
-  auto supply = st.idle.size() + count(st, phase::opening) + count(st, phase::validating) +
-                count(st, phase::resetting);
-  auto demand = st.waiters.size() + st.config.min_idle;
-  if (demand <= supply)
-    return;
-  auto room = st.config.max_size - std::min(st.config.max_size, st.total());
-  auto wanted = std::min(demand - supply, room);
-  if (wanted == 0)
-    return;
-  if (st.consecutive_failures > 0) {
-    if (now < st.next_connect_at) {
-      arm_retry(self, now);
-      return;
-    }
-    if (count(st, phase::opening) > 0)
-      return;
-    wanted = 1; // probe before opening the rest
   }
-  for (std::size_t i = 0; i < wanted; ++i)
-    start_open(self);
-}
-
-// Gives idle connections to waiters (validating the ones idle too long), then opens what is
-// still missing.
-void dispatch(pool_pointer self) {
-  auto& st = self->state;
-  auto now = clock_type::now();
-  while (!st.waiters.empty() && !st.idle.empty()) {
-    auto idx = st.idle.back();
-    st.idle.pop_back();
-    auto& s = st.slots[idx];
-    if (expired(st, s, now))
-      retire(self, idx);
-    else if (needs_validation(st, s, now))
-      start_validate(self, idx);
-    else
-      serve_head(self, idx, now);
-  }
-  open_missing(self, now);
-  arm_timeout(self, now);
-}
-
-void check_drained(pool_pointer self) {
-  auto& st = self->state;
-  if (!st.shutting_down || st.total() > 0)
+  auto wait = std::move(i->second);
+  st.waits.erase(i);
+  const auto& conn = st.conns[e.slot].conn;
+  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&wait)) {
+    borrow->deliver(lease{caf::actor_cast<caf::actor>(conn), e.lease_id});
     return;
+  }
+  auto& stmt = std::get<statement_wait>(wait);
+  stmt.promise.delegate(conn, execute_atom::value, e.lease_id, std::move(stmt.sql),
+                        release_atom::value);
+}
+
+void fail_waiter(pool_pointer self, const effect& e) {
+  auto& st = self->state;
+  auto i = st.waits.find(e.waiter);
+  if (i == st.waits.end())
+    return;
+  auto err = make_error(code_of(e.code), e.text);
+  if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&i->second))
+    borrow->deliver(err);
+  else
+    std::get<statement_wait>(i->second).promise.deliver(err);
+  st.waits.erase(i);
+}
+
+void answer_prewarm(pool_pointer self, effect& e) {
+  auto& st = self->state;
+  auto i = st.prewarms.find(e.job);
+  if (i == st.prewarms.end())
+    return;
+  i->second.deliver(prewarm_report{e.requested, e.opened, std::move(e.failures)});
+  st.prewarms.erase(i);
+}
+
+void answer_shutdown(pool_pointer self, const effect& e) {
+  auto& st = self->state;
   auto stats = snapshot(st);
-  for (auto& p : st.shutdown_promises)
-    p.deliver(stats);
+  for (auto& p : st.shutdown_promises) {
+    if (e.ok)
+      p.deliver(stats);
+    else
+      p.deliver(make_error(pool_errc::pool_failed, e.text));
+  }
   st.shutdown_promises.clear();
   self->quit();
 }
 
-// --- handlers -----------------------------------------------------------------------------
-
-// Why a borrow or statement is refused at once, or no error.
-caf::error refusal(const pool_state& st, time_point now) {
-  if (st.shutting_down)
-    return make_error(pool_errc::shutting_down, "the pool is shutting down");
-  if (st.auth_failed && now < st.auth_blocked_until)
-    return make_error(pool_errc::authentication_failed, st.counters.last_connect_error);
-  return caf::error{};
+void perform(pool_pointer self, effect& e) {
+  auto& st = self->state;
+  switch (e.what) {
+  case effect::kind::open:
+    open_connection(self, e.slot);
+    break;
+  case effect::kind::validate:
+    validate_connection(self, e.slot);
+    break;
+  case effect::kind::reset:
+    reset_connection(self, e.slot);
+    break;
+  case effect::kind::close:
+    close_connection(self, e.slot);
+    break;
+  case effect::kind::kill:
+    self->send_exit(st.conns[e.slot].conn, caf::exit_reason::kill);
+    break;
+  case effect::kind::abort:
+    if (auto& backend = st.conns[e.slot].backend)
+      backend->abort_running();
+    break;
+  case effect::kind::end_lease:
+    // Before the connection can go to anyone else: the next lease's requests queue behind it.
+    self->send(st.conns[e.slot].conn, end_lease_atom::value, e.lease_id);
+    break;
+  case effect::kind::serve:
+    serve_waiter(self, e);
+    break;
+  case effect::kind::fail:
+    fail_waiter(self, e);
+    break;
+  case effect::kind::arm_timer:
+    self->delayed_send(self, std::max(e.deadline - clock_type::now(), clock_type::duration{0}),
+                       timeout_atom::value);
+    break;
+  case effect::kind::prewarm_done:
+    answer_prewarm(self, e);
+    break;
+  case effect::kind::shutdown_done:
+    answer_shutdown(self, e);
+    break;
+  }
 }
 
-// The fast path: nobody waits and the most recently used idle connection is fresh. The slot
-// is off the idle list then; the caller leases it out.
-std::optional<std::uint32_t> take_fresh_idle(pool_pointer self, time_point now) {
+// Performs the core's effects in order, including those that performing them caused.
+void run_effects(pool_pointer self) {
   auto& st = self->state;
-  if (!st.waiters.empty() || st.idle.empty())
-    return std::nullopt;
-  auto idx = st.idle.back();
-  auto& s = st.slots[idx];
-  if (needs_validation(st, s, now) || expired(st, s, now))
-    return std::nullopt;
-  st.idle.pop_back();
-  if (st.idle.size() < st.config.min_idle)
-    open_missing(self, now); // top min_idle up now, not at the next tick
-  return idx;
+  if (st.performing)
+    return; // the loop below picks them up
+  st.performing = true;
+  while (!st.core->effects().empty()) {
+    st.work.clear();
+    std::swap(st.work, st.core->effects());
+    for (auto& e : st.work)
+      perform(self, e);
+  }
+  st.performing = false;
 }
 
-void enqueue(pool_pointer self, waiter w, time_point now) {
-  auto& st = self->state;
-  st.waiters.push_back(std::move(w));
-  if (st.idle.empty() && st.total() >= st.config.max_size)
-    arm_timeout(self, now); // full and nothing idle: only a returned lease can serve it
-  else
-    dispatch(self);
+// --- handlers -------------------------------------------------------------------------------
+
+caf::error refusal_error(const pool_core::borrow_answer& a) {
+  return make_error(code_of(a.code), a.text);
 }
 
 caf::result<lease> on_borrow(pool_pointer self) {
-  auto now = clock_type::now();
-  if (auto err = refusal(self->state, now))
-    return err;
-  auto borrower = track_borrower(self);
-  if (auto idx = take_fresh_idle(self, now))
-    return lease_out(self, *idx, borrower, now, now);
-  auto promise = self->make_response_promise<lease>();
-  enqueue(self, waiter{promise, borrower, now}, now);
-  return promise;
+  auto& st = self->state;
+  auto answer = st.core->borrow(clock_type::now(), track_borrower(self), pool_core::want::lease);
+  switch (answer.what) {
+  case pool_core::borrow_answer::kind::granted:
+    run_effects(self);
+    return lease{caf::actor_cast<caf::actor>(st.conns[answer.slot].conn), answer.lease_id};
+  case pool_core::borrow_answer::kind::queued: {
+    auto promise = self->make_response_promise<lease>();
+    st.waits.emplace(answer.waiter, promise);
+    run_effects(self); // may serve it already
+    return promise;
+  }
+  case pool_core::borrow_answer::kind::refused:
+    break;
+  }
+  run_effects(self);
+  return refusal_error(answer);
 }
 
 // A statement outside a transaction: a connection exactly as for a borrow, and the statement
 // is delegated to it (execute-and-release), so the connection answers the sender directly and
-// tells the pool (released). The sender is monitored only while its statement waits: a
-// delegated statement needs no taking back, its connection releases itself when done.
+// tells the pool (released). The sender stays tracked until then: if it dies while the
+// statement runs, the statement is aborted.
 caf::result<query_result> on_statement(pool_pointer self, std::string& sql) {
   auto& st = self->state;
-  auto now = clock_type::now();
-  if (auto err = refusal(st, now))
-    return err;
-  if (auto idx = take_fresh_idle(self, now)) {
-    auto id = lease_for_statement(self, *idx, now, now).id;
-    return self->delegate(st.slots[*idx].conn, execute_atom::value, id, std::move(sql),
-                          release_atom::value);
+  auto answer =
+      st.core->borrow(clock_type::now(), track_borrower(self), pool_core::want::statement);
+  switch (answer.what) {
+  case pool_core::borrow_answer::kind::granted:
+    run_effects(self);
+    return self->delegate(st.conns[answer.slot].conn, execute_atom::value, answer.lease_id,
+                          std::move(sql), release_atom::value);
+  case pool_core::borrow_answer::kind::queued: {
+    auto promise = self->make_response_promise<query_result>();
+    st.waits.emplace(answer.waiter, statement_wait{promise, std::move(sql)});
+    run_effects(self); // may serve it already
+    return promise;
   }
-  auto borrower = track_borrower(self);
-  auto promise = self->make_response_promise<query_result>();
-  enqueue(self, waiter{statement_wait{promise, std::move(sql)}, borrower, now}, now);
-  return promise;
-}
-
-// The slot leased under `lease_id`, or nullptr when that lease already ended (returned,
-// released or taken back) or never existed.
-slot* leased_slot(pool_state& st, std::uint64_t lease_id) {
-  auto idx = static_cast<std::uint32_t>(lease_id & slot_mask);
-  if (lease_id == 0 || idx >= st.slots.size())
-    return nullptr;
-  auto& s = st.slots[idx];
-  if (s.state != phase::leased || s.lease_id != lease_id)
-    return nullptr;
-  return &s;
-}
-
-// Tells the connection that a lease ended here at the pool, so that it refuses the id from
-// now on. Sent before the connection can go to anyone else: the next lease's requests queue
-// behind it.
-void end_at_connection(pool_pointer self, slot& s) {
-  self->send(s.conn, end_lease_atom::value, s.lease_id);
-}
-
-// The lease on `idx` is over (the connection knows already): reset if dirty, then to the
-// oldest waiter or idle.
-void take_back(pool_pointer self, std::uint32_t idx) {
-  auto& st = self->state;
-  auto& s = st.slots[idx];
-  ++st.counters.returned;
-  if (s.borrower)
-    --s.borrower->held;
-  s.borrower = nullptr;
-  s.lease_id = 0;
-  auto now = clock_type::now();
-  s.last_used = now;
-  if (!s.dirty && !st.shutting_down && !expired(st, s, now) && !st.waiters.empty()) {
-    serve_head(self, idx, now);
-    return;
+  case pool_core::borrow_answer::kind::refused:
+    break;
   }
-  if (s.dirty && !st.shutting_down)
-    start_reset(self, idx, false);
-  else
-    make_available(self, idx);
-}
-
-void on_give_back(pool_pointer self, std::uint64_t lease_id) {
-  auto* s = leased_slot(self->state, lease_id);
-  if (!s)
-    return; // already returned or taken back: nothing to do
-  end_at_connection(self, *s);
-  take_back(self, static_cast<std::uint32_t>(lease_id & slot_mask));
-}
-
-// The lease ended at the connection with its last statement (execute-and-release).
-void on_released(pool_pointer self, std::uint64_t lease_id, bool dirty) {
-  auto* s = leased_slot(self->state, lease_id);
-  if (!s)
-    return; // taken back meanwhile (dead borrower, shutdown grace): nothing to do
-  s->dirty = s->dirty || dirty;
-  take_back(self, static_cast<std::uint32_t>(lease_id & slot_mask));
-}
-
-void on_dirty(pool_pointer self, std::uint64_t lease_id) {
-  auto& st = self->state;
-  auto idx = static_cast<std::uint32_t>(lease_id & slot_mask);
-  if (idx >= st.slots.size())
-    return;
-  auto& s = st.slots[idx];
-  if (s.state == phase::leased && s.lease_id == lease_id) {
-    s.dirty = true;
-  } else if (s.state == phase::idle) {
-    // A statement finished after its lease ended: reset before anyone borrows it.
-    remove_idle(st, idx);
-    start_reset(self, idx, false);
-  }
-}
-
-// A borrower died: take back what it held (reset, validated) and forget its waits.
-void reclaim(pool_pointer self, const caf::actor_addr& who) {
-  auto& st = self->state;
-  auto i = st.borrowers.find(who);
-  if (i == st.borrowers.end())
-    return;
-  auto* rec = &i->second;
-  if (rec->held > 0) {
-    for (std::uint32_t idx = 0; idx < st.slots.size(); ++idx) {
-      auto& s = st.slots[idx];
-      if (s.state != phase::leased || s.borrower != rec)
-        continue;
-      ++st.counters.reclaimed;
-      end_at_connection(self, s);
-      s.borrower = nullptr;
-      s.lease_id = 0;
-      start_reset(self, idx, true);
-    }
-  }
-  auto dead = make_error(pool_errc::shutting_down, "the borrower is gone");
-  for (auto w = st.waiters.begin(); w != st.waiters.end();) {
-    if (w->borrower == rec) {
-      fail_waiter(*w, dead);
-      w = st.waiters.erase(w);
-    } else {
-      ++w;
-    }
-  }
-  st.borrowers.erase(i);
-}
-
-// A connection actor ended on its own (crash, kill): forget it and replace it.
-void on_connection_down(pool_pointer self, const caf::actor_addr& who) {
-  auto& st = self->state;
-  for (std::uint32_t idx = 0; idx < st.slots.size(); ++idx) {
-    auto& s = st.slots[idx];
-    if (s.state == phase::free || !s.conn || s.conn.address() != who)
-      continue;
-    if (s.state == phase::opening) {
-      on_open_failed(self, idx, make_error(pool_errc::connect_failed, "connection actor died"));
-      return;
-    }
-    if (s.state == phase::idle)
-      remove_idle(st, idx);
-    if (s.borrower)
-      --s.borrower->held;
-    ++st.counters.closed;
-    release_slot(st, idx);
-    if (st.shutting_down)
-      check_drained(self);
-    else
-      dispatch(self);
-    return;
-  }
-}
-
-void on_timeout(pool_pointer self) {
-  auto& st = self->state;
-  st.timeout_armed = false;
-  auto now = clock_type::now();
-  while (!st.waiters.empty() && st.waiters.front().since + st.config.acquire_timeout <= now) {
-    // The counts are taken while this borrower still waits, so waiting is at least 1.
-    auto waited =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now - st.waiters.front().since);
-    auto err = make_error(pool_errc::acquire_timeout, "no connection within " +
-                                                          std::to_string(waited.count()) +
-                                                          " ms: " + counts_text(st));
-    auto w = std::move(st.waiters.front());
-    st.waiters.pop_front();
-    ++st.counters.timed_out_borrows;
-    fail_waiter(w, err);
-  }
-  arm_timeout(self, now);
-}
-
-// Idle timeout, max lifetime, keepalive and min_idle, once per tick.
-void on_tick(pool_pointer self, caf::timespan interval) {
-  auto& st = self->state;
-  if (st.shutting_down)
-    return;
-  auto now = clock_type::now();
-  std::vector<std::uint32_t> keep;
-  auto idle_left = st.idle.size();
-  for (auto idx : st.idle) {
-    auto& s = st.slots[idx];
-    bool idle_too_long = st.config.idle_timeout.count() > 0 &&
-                         now - s.last_used >= st.config.idle_timeout &&
-                         idle_left > st.config.min_idle;
-    if (expired(st, s, now) || idle_too_long) {
-      --idle_left;
-      retire(self, idx);
-    } else if (st.config.keepalive_interval.count() > 0 &&
-               now - s.last_used >= st.config.keepalive_interval) {
-      start_validate(self, idx);
-    } else {
-      keep.push_back(idx);
-    }
-  }
-  st.idle = std::move(keep);
-  dispatch(self);
-  self->delayed_send(self, interval, tick_atom::value);
+  run_effects(self);
+  return refusal_error(answer);
 }
 
 caf::result<prewarm_report> on_prewarm(pool_pointer self, std::size_t n) {
   auto& st = self->state;
-  if (st.shutting_down)
+  auto job = st.core->prewarm(clock_type::now(), n);
+  if (job == 0)
     return make_error(pool_errc::shutting_down, "the pool is shutting down");
-  prewarm_report report;
-  report.requested = n;
-  auto target = std::min(n, st.config.max_size);
-  auto have = st.total();
-  report.opened = std::min(have, target);
-  for (std::size_t i = target; i < n; ++i)
-    report.failures.push_back("beyond max_size " + std::to_string(st.config.max_size));
-  if (have >= target)
-    return report;
-  auto job_id = st.next_prewarm_job++;
-  auto& job = st.prewarm_jobs[job_id];
-  job.promise = self->make_response_promise<prewarm_report>();
-  job.report = std::move(report);
-  job.pending = target - have;
-  auto promise = job.promise;
-  for (std::size_t i = have; i < target; ++i)
-    start_open(self, job_id);
+  auto promise = self->make_response_promise<prewarm_report>();
+  st.prewarms.emplace(job, promise);
+  run_effects(self);
   return promise;
 }
 
@@ -899,34 +457,25 @@ caf::result<pool_stats> on_shutdown(pool_pointer self) {
   auto& st = self->state;
   auto promise = self->make_response_promise<pool_stats>();
   st.shutdown_promises.push_back(promise);
-  if (!st.shutting_down) {
-    st.shutting_down = true;
-    fail_waiters(st, make_error(pool_errc::shutting_down, "the pool is shutting down"));
-    auto idle = std::move(st.idle);
-    st.idle.clear();
-    for (auto idx : idle)
-      close_slot(self, idx);
-    if (count(st, phase::leased) > 0)
-      self->delayed_send(self, st.config.shutdown_grace, grace_atom::value);
-  }
-  check_drained(self);
+  st.core->shutdown(clock_type::now());
+  run_effects(self);
   return promise;
 }
 
-// The grace period is over: leases still out are ended and their connections closed.
-void on_grace(pool_pointer self) {
+void on_down(pool_pointer self, const caf::down_msg& msg) {
   auto& st = self->state;
-  for (std::uint32_t idx = 0; idx < st.slots.size(); ++idx) {
-    auto& s = st.slots[idx];
-    if (s.state != phase::leased)
-      continue;
-    if (s.borrower)
-      --s.borrower->held;
-    end_at_connection(self, s);
-    s.borrower = nullptr;
-    s.lease_id = 0;
-    close_slot(self, idx);
+  auto now = clock_type::now();
+  if (auto b = st.borrowers.find(msg.source); b != st.borrowers.end()) {
+    auto who = b->second;
+    st.borrowers.erase(b);
+    st.core->borrower_down(now, who);
+  } else if (auto c = st.slot_of_conn.find(msg.source); c != st.slot_of_conn.end()) {
+    auto s = c->second;
+    st.slot_of_conn.erase(c);
+    st.conns[s] = connection_slot{};
+    st.core->connection_down(now, s);
   }
+  run_effects(self);
 }
 
 caf::timespan tick_interval(const pool_config& c) {
@@ -943,51 +492,60 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
   st.key = std::move(key);
   st.config = config;
   st.make_backend = std::move(make_backend);
-  st.counters.max_size = config.max_size;
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    if (self->state.borrowers.count(msg.source) > 0)
-      reclaim(self, msg.source);
-    else
-      on_connection_down(self, msg.source);
-  });
+  st.core = std::make_unique<pool_core>(core_config_of(config));
+  self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
   auto interval = tick_interval(config);
   self->delayed_send(self, interval, tick_atom::value);
-  if (config.min_idle > 0)
-    dispatch(self);
+  st.core->start(clock_type::now());
+  run_effects(self);
   return {
-      [self](dirty_atom, std::uint64_t lease_id) { on_dirty(self, lease_id); },
+      [self](dirty_atom, std::uint64_t lease_id) {
+        self->state.core->dirty(clock_type::now(), lease_id);
+        run_effects(self);
+      },
       [self](released_atom, std::uint64_t lease_id, bool dirty) {
-        on_released(self, lease_id, dirty);
+        self->state.core->released(clock_type::now(), lease_id, dirty);
+        run_effects(self);
       },
       [self](borrow_atom) -> caf::result<lease> { return on_borrow(self); },
       [self](statement_atom, std::string& sql) -> caf::result<query_result> {
         return on_statement(self, sql);
       },
-      [self](give_back_atom, std::uint64_t lease_id) { on_give_back(self, lease_id); },
+      [self](give_back_atom, std::uint64_t lease_id) {
+        self->state.core->give_back(clock_type::now(), lease_id);
+        run_effects(self);
+      },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {
         return on_prewarm(self, n);
       },
       [self](stats_atom) -> pool_stats { return snapshot(self->state); },
       [self](shutdown_atom) -> caf::result<pool_stats> { return on_shutdown(self); },
-      [self](timeout_atom) { on_timeout(self); },
-      [self, interval](tick_atom) { on_tick(self, interval); },
-      [self](retry_atom) {
-        self->state.retry_armed = false;
-        dispatch(self);
+      [self](timeout_atom) {
+        self->state.core->timer(clock_type::now());
+        run_effects(self);
       },
-      [self](grace_atom) { on_grace(self); },
+      [self, interval](tick_atom) {
+        self->state.core->tick(clock_type::now());
+        run_effects(self);
+        self->delayed_send(self, interval, tick_atom::value);
+      },
   };
 }
 
 } // namespace
 
+caf::timespan shutdown_bound(const pool_config& config) {
+  return config.shutdown_grace + config.abort_grace + 2 * config.close_timeout;
+}
+
 pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
                       backend_factory make_backend) {
   if (config.max_size == 0)
     config.max_size = 1;
-  if (config.max_size > slot_mask)
-    config.max_size = slot_mask;
+  if (config.max_size > pool_core::slot_mask)
+    config.max_size = pool_core::slot_mask;
   config.min_idle = std::min(config.min_idle, config.max_size);
+  config.max_waiters = std::max<std::size_t>(config.max_waiters, 1);
   pool_impl impl = sys.spawn(pool_behavior, std::move(key), config, std::move(make_backend));
   return caf::actor_cast<pool_actor>(impl);
 }

@@ -1,9 +1,8 @@
 // The pool's decisions, apart from the actor that performs them: who gets which connection,
 // when to open, validate, reset, close or kill one, when a waiter fails. Plain C++ with no
 // actor framework inside: every event comes in with the time it happens (an injected clock),
-// and every decision goes out as an effect that a shell performs and answers with further
-// events. The property tests drive it on a simulated clock. (The pool actor becomes its shell
-// in the next step: branch `poolcore` has pool_actor.cpp rewritten on it.)
+// and every decision goes out as an effect that the shell (pool_actor.cpp) performs and
+// answers with further events. The property tests drive it on a simulated clock.
 //
 // Invariants, enforced here:
 // - A slot is free only once its connection actor is down (connection_down): closing or

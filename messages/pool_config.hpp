@@ -22,6 +22,18 @@ struct pool_config {
   // A connection used more recently than this is handed out without a SELECT 1.
   caf::timespan validation_bypass = std::chrono::milliseconds(500);
   caf::timespan validation_timeout = std::chrono::seconds(5);
+  // How long a reset (ROLLBACK, attributes back to the baseline) may take; a ROLLBACK after a
+  // long transaction is slow. At the deadline the connection is killed: its slot is freed only
+  // once the connection is down, so max_size still bounds the server's sessions.
+  caf::timespan reset_timeout = std::chrono::seconds(30);
+  // How long a connection may take to close properly before it is killed.
+  caf::timespan close_timeout = std::chrono::seconds(10);
+  // How long an aborted statement may take to end (its borrower gave up or died, or the pool
+  // drains) before its connection is killed; the session's statement guard adds it too.
+  caf::timespan abort_grace = std::chrono::seconds(2);
+  // At most this many borrows and statements wait; more are refused at once
+  // (pool_errc::too_many_waiters). Always bounded: 0 counts as 1.
+  std::size_t max_waiters = 10000;
   // An idle connection above min_idle is closed after this long (0: never).
   caf::timespan idle_timeout = std::chrono::minutes(10);
   // Every connection is replaced after this long, minus up to lifetime_jitter (0: never),
@@ -33,7 +45,8 @@ struct pool_config {
   // Failed connects retry after initial, doubling up to max.
   caf::timespan backoff_initial = std::chrono::milliseconds(10);
   caf::timespan backoff_max = std::chrono::seconds(5);
-  // At shutdown, leased connections are closed when returned or after this grace period.
+  // At shutdown, leased connections are closed when returned or after this grace period (see
+  // shutdown_bound in pool_actor.hpp for the whole shutdown's bound).
   caf::timespan shutdown_grace = std::chrono::seconds(5);
 };
 
@@ -41,7 +54,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("pool_config"), x.max_size, x.min_idle, x.acquire_timeout,
            x.validation_bypass, x.validation_timeout, x.idle_timeout, x.max_lifetime,
            x.lifetime_jitter, x.keepalive_interval, x.backoff_initial, x.backoff_max,
-           x.shutdown_grace);
+           x.shutdown_grace, x.reset_timeout, x.close_timeout, x.abort_grace, x.max_waiters);
 }
 
 // The seed's default pool size.
