@@ -81,7 +81,7 @@ TEST_CASE_METHOD(fixture, "pool: a full waiter queue refuses at once naming the 
   CHECK(code(refused.error) == pool_errc::too_many_waiters);
   CHECK_THAT(context_of(refused.error), Catch::Contains("max_waiters=1"));
   give_back(self, pool, held);
-  pending.receive([&](lease& l) { give_back(*other, pool, l); },
+  pending.receive([&](lease& l) { give_back(other, pool, l); },
                   [&](caf::error& e) { FAIL("the waiter failed: " << text_of(e)); });
   shutdown(self, pool);
 }
