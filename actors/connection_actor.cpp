@@ -9,6 +9,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <exception>
 #include <string>
 
@@ -36,9 +38,21 @@ struct connection_state {
 
 using connection_pointer = connection_actor::stateful_pointer<connection_state>;
 
+// The statement did not complete: aborted (abortQuery, R0003) or past a time limit (the
+// client's query timeout, or the server's queryTimeout, R0001).
+bool was_aborted(const exasol::error& e) {
+  return dynamic_cast<const statement_aborted_error*>(&e) != nullptr || e.sql_code() == "R0003" ||
+         e.sql_code() == "R0001";
+}
+
 // An error of the Exasol client as a pool error: the kind decides whether the session is gone.
 caf::error to_pool_error(const exasol::error& e) {
   std::string text = e.what();
+  if (was_aborted(e)) {
+    if (!e.sql_code().empty() && text.find(e.sql_code()) == std::string::npos)
+      text = "[" + e.sql_code() + "] " + text;
+    return make_error(pool_errc::statement_aborted, "statement aborted: " + text);
+  }
   switch (e.kind()) {
   case exasol::error_kind::server:
     // Name the sqlCode once (the real client's text usually carries it already).
@@ -55,9 +69,25 @@ caf::error to_pool_error(const exasol::error& e) {
   }
 }
 
+bool contains_ignoring_case(std::string_view text, std::string_view part) {
+  auto same = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  };
+  return std::search(text.begin(), text.end(), part.begin(), part.end(), same) != text.end();
+}
+
+// A login refused because the server's session limit is reached, told apart from rejected
+// credentials by the server's text (both are 08004).
+bool is_session_limit(const exasol::error& e) {
+  return e.kind() == exasol::error_kind::auth && contains_ignoring_case(e.what(), "session limit");
+}
+
 // A failed open names why; an authentication failure keeps its own code so that the pool can
-// stop retrying.
+// stop retrying, and a session-limit refusal its own so that the pool keeps serving.
 caf::error to_open_error(const exasol::error& e) {
+  if (is_session_limit(e))
+    return make_error(pool_errc::session_limit, e.what());
   if (e.kind() == exasol::error_kind::auth)
     return make_error(pool_errc::authentication_failed, e.what());
   return make_error(pool_errc::connect_failed,
@@ -217,7 +247,81 @@ connection_actor::behavior_type connection_impl(connection_pointer self,
   };
 }
 
+// --- what a statement does to the session ------------------------------------------------
+
+// Reads SQL words: skips whitespace and comments, and gives each word upper-cased (a quoted
+// identifier as written, without its quotes).
+class sql_words {
+public:
+  explicit sql_words(std::string_view sql) : sql_(sql) {}
+
+  std::string next() {
+    skip_blanks();
+    if (pos_ >= sql_.size())
+      return {};
+    if (sql_[pos_] == '"') {
+      auto end = sql_.find('"', pos_ + 1);
+      if (end == std::string_view::npos)
+        return {};
+      std::string word(sql_.substr(pos_ + 1, end - pos_ - 1));
+      pos_ = end + 1;
+      return word;
+    }
+    std::string word;
+    while (pos_ < sql_.size() && is_word_char(sql_[pos_]))
+      word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql_[pos_++]))));
+    return word;
+  }
+
+private:
+  static bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  }
+  void skip_blanks() {
+    while (pos_ < sql_.size()) {
+      if (std::isspace(static_cast<unsigned char>(sql_[pos_]))) {
+        ++pos_;
+      } else if (sql_.compare(pos_, 2, "--") == 0) {
+        auto end = sql_.find('\n', pos_);
+        pos_ = end == std::string_view::npos ? sql_.size() : end + 1;
+      } else if (sql_.compare(pos_, 2, "/*") == 0) {
+        auto end = sql_.find("*/", pos_ + 2);
+        pos_ = end == std::string_view::npos ? sql_.size() : end + 2;
+      } else {
+        return;
+      }
+    }
+  }
+
+  std::string_view sql_;
+  std::size_t pos_ = 0;
+};
+
+// Session parameters whose value the protocol reports as an attribute (getAttributes and the
+// attributes of every response), so that reset sees a change.
+constexpr std::array<std::string_view, 8> reported_parameters = {
+    "QUERY_TIMEOUT",      "NLS_NUMERIC_CHARACTERS",
+    "NLS_DATE_FORMAT",    "NLS_TIMESTAMP_FORMAT",
+    "NLS_DATE_LANGUAGE",  "TIME_ZONE",
+    "TIME_ZONE_BEHAVIOR", "DEFAULT_LIKE_ESCAPE_CHARACTER"};
+
 } // namespace
+
+session_change session_change_of(std::string_view sql) {
+  sql_words words(sql);
+  auto first = words.next();
+  if (first == "IMPERSONATE")
+    return session_change::lasting;
+  if (first != "ALTER" || words.next() != "SESSION")
+    return session_change::none;
+  if (words.next() != "SET")
+    return session_change::lasting;
+  auto parameter = words.next();
+  for (auto reported : reported_parameters)
+    if (parameter == reported)
+      return session_change::attribute;
+  return session_change::lasting;
+}
 
 connection_actor spawn_connection(caf::actor_system& sys,
                                   std::shared_ptr<connection_backend> backend,

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace exapool {
 
@@ -81,9 +82,37 @@ public:
   virtual void close() = 0; // disconnect properly; never throws
   // Asks the server to abort the statement running now, if any. Callable from any thread while
   // another call runs, and never blocks or does I/O on the caller's thread (the real client
-  // posts the abortQuery to the thread driving the statement). The running call then fails.
+  // posts the abortQuery to the thread driving the statement). The running call then fails
+  // with statement_aborted_error (or an exasol::error with sqlCode R0003).
+  // Precondition: the caller has heard (by a message) that open() returned; from then on it is
+  // safe at any time, also during close() and after the connection actor ended (a backend
+  // keeps its client alive until the backend itself is destroyed).
   virtual void abort_running() noexcept {}
 };
+
+// Thrown by a backend's execute when the statement did not complete because it was aborted:
+// abort_running(), or its time limit (the query timeout) passed. The connection actor answers
+// pool_errc::statement_aborted; whether the session survived tells is_open().
+class statement_aborted_error : public exasol::error {
+public:
+  using exasol::error::error;
+};
+
+// What a statement does to the session beyond what the protocol reports, decided by its
+// leading keywords (any case, after whitespace and comments). Backends mark the session by it,
+// whether the statement succeeds or not (a failure may have come after the change).
+enum class session_change {
+  none,
+  // ALTER SESSION SET of a parameter the protocol reports as an attribute: the session needs a
+  // reset, which reads the attributes and restores them (QUERY_TIMEOUT, NLS_NUMERIC_CHARACTERS)
+  // or fails, so that the connection is closed (the date, time zone and escape formats, which
+  // only SQL can set back).
+  attribute,
+  // IMPERSONATE, or ALTER SESSION of anything else (or of a form not understood): no reset can
+  // see or undo it, so the connection is closed when it goes back to the pool.
+  lasting,
+};
+session_change session_change_of(std::string_view sql);
 
 // The real backend: an exasol::connection made from `creds` when open() is called.
 std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds);

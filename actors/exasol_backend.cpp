@@ -5,7 +5,9 @@
 #include "integration/exasol/connection.hpp"
 #include "integration/exasol/errors.hpp"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <string_view>
 
 namespace exapool {
@@ -68,6 +70,16 @@ exasol::connection_options connection_options_of(const credentials& c) {
 
 namespace {
 
+// The client's own time limit for one statement; zero when it has none.
+std::chrono::milliseconds query_limit(const credentials& creds) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(creds.query_timeout);
+}
+
+// conn_ is written once, by open() on the connection actor's thread, and then only read until
+// the backend is destroyed: abort_running() on another thread (which heard that open()
+// returned, see connection_backend) reads the pointer and calls the client's thread-safe
+// abort_query(). close() disconnects but keeps the client object, so an abort that races
+// with the end of the connection finds a closed client (a no-op), never freed memory.
 class exasol_backend final : public connection_backend {
 public:
   explicit exasol_backend(credentials creds) : creds_(std::move(creds)) {}
@@ -75,6 +87,8 @@ public:
   bool blocks() const override { return true; }
 
   std::uint64_t open() override {
+    if (conn_)
+      throw exasol::error(exasol::error_kind::config, "a pooled connection is opened only once");
     conn_ = std::make_unique<exasol::connection>(connection_options_of(creds_));
     baseline_ = conn_->get_attributes();
     return conn_->session().session_id;
@@ -83,9 +97,22 @@ public:
   query_result execute(const std::string& sql) override {
     if (!conn_)
       throw exasol::error(exasol::error_kind::broken, "connection is not open");
+    note_session_change(session_change_of(sql));
+    auto started = std::chrono::steady_clock::now();
     query_result out;
-    out.results = conn_->execute(sql);
+    try {
+      out.results = conn_->execute(sql);
+    } catch (const exasol::error& e) {
+      if (aborted_by_client(e, std::chrono::steady_clock::now() - started))
+        throw statement_aborted_error(e.kind(), e.what(), e.sql_code());
+      throw;
+    }
     return out;
+  }
+
+  void abort_running() noexcept override {
+    if (conn_)
+      conn_->abort_query();
   }
 
   void begin() override {
@@ -108,6 +135,8 @@ public:
   bool is_dirty() const override {
     if (!conn_)
       return false;
+    if (changed_ != session_change::none)
+      return true;
     if (conn_->transaction_may_be_open() || conn_->open_prepared_statements() > 0 ||
         conn_->open_result_sets() > 0)
       return true;
@@ -144,11 +173,28 @@ public:
     } catch (const exasol::error&) {
       // The socket is closed either way; the server drops the session.
     }
-    conn_.reset();
+    conn_->close(); // the client object stays (see the class comment)
   }
 
 private:
+  // The client gave up on the statement: at its query timeout, or when the server did not
+  // confirm an abortQuery (abort_running, or the timeout's) within the abort's grace. The
+  // statement's limit passed or it was aborted, which is no lost connection even when the
+  // client had to drop the connection.
+  bool aborted_by_client(const exasol::error& e, std::chrono::steady_clock::duration took) const {
+    if (e.kind() != exasol::error_kind::timeout)
+      return false;
+    auto limit = query_limit(creds_);
+    return (limit.count() > 0 && took >= limit) ||
+           std::string_view(e.what()).find("abortQuery") != std::string_view::npos;
+  }
+
+  // The worst change wins until a reset: one that no reset can undo closes the connection.
+  void note_session_change(session_change change) { changed_ = std::max(changed_, change); }
+
   bool restore() {
+    if (changed_ == session_change::lasting)
+      return false; // IMPERSONATE or an unreported session parameter: only closing undoes it
     if (conn_->transaction_may_be_open())
       conn_->execute("ROLLBACK");
     if (conn_->open_prepared_statements() > 0 || conn_->open_result_sets() > 0)
@@ -170,12 +216,14 @@ private:
         wanted[std::string(name)] = baseline_.at(std::string(name));
     if (!wanted.empty())
       conn_->set_attributes(wanted);
+    changed_ = session_change::none; // the attributes were read and compared just now
     return !is_dirty();
   }
 
   credentials creds_;
   std::unique_ptr<exasol::connection> conn_;
   exasol::attributes baseline_;
+  session_change changed_ = session_change::none;
 };
 
 } // namespace

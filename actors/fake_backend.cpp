@@ -2,21 +2,94 @@
 
 #include "integration/exasol/errors.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace exapool {
 
 namespace {
 
+// abort_running() comes from another thread while "sleep" blocks: a pipe carries it, the only
+// thing the two threads share (the kernel orders it; no memory is shared). Written without
+// blocking by the aborting thread, read by the thread running the statement.
+class abort_pipe {
+public:
+  abort_pipe() {
+    if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0)
+      throw std::runtime_error("fake backend: no pipe for aborts");
+  }
+  ~abort_pipe() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  abort_pipe(const abort_pipe&) = delete;
+  abort_pipe& operator=(const abort_pipe&) = delete;
+
+  void signal() noexcept {
+    char one = 1;
+    [[maybe_unused]] auto n = ::write(fds_[1], &one, 1); // a full pipe has an abort pending
+  }
+  // True when an abort arrived within `span` (it is consumed); false after `span`.
+  bool wait(std::chrono::milliseconds span) {
+    auto deadline = std::chrono::steady_clock::now() + span;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fds_[0], POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+      if (ready > 0) {
+        drain();
+        return true;
+      }
+      if (ready == 0 || (ready < 0 && errno != EINTR))
+        return false;
+    }
+  }
+  // Forgets aborts that arrived for a statement that ended without seeing them.
+  void drain() noexcept {
+    char sink[64];
+    while (::read(fds_[0], sink, sizeof sink) > 0) {
+    }
+  }
+
+private:
+  int fds_[2];
+};
+
+// The milliseconds of a "sleep <ms>" statement; nullopt for any other SQL.
+std::optional<std::chrono::milliseconds> sleep_of(std::string_view sql) {
+  constexpr std::string_view word = "sleep ";
+  if (sql.substr(0, word.size()) != word)
+    return std::nullopt;
+  auto digits = sql.substr(word.size());
+  std::int64_t ms = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || ms < 0)
+    return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
 class fake_backend final : public connection_backend {
 public:
   explicit fake_backend(fake_script script) : script_(script) {}
 
-  bool blocks() const override { return script_.block_for.count() > 0; }
+  bool blocks() const override { return script_.detached || script_.block_for.count() > 0; }
 
   std::uint64_t open() override {
     pause();
     if (script_.fail_open) {
+      if (script_.session_limit)
+        throw exasol::error(exasol::error_kind::auth,
+                            "Connection exception - session limit reached (fake)", "08004");
       if (script_.auth_failure)
         throw exasol::error(exasol::error_kind::auth, "login rejected: invalid credentials",
                             "08004");
@@ -28,6 +101,10 @@ public:
   }
 
   query_result execute(const std::string& sql) override {
+    struct forget_aborts {
+      abort_pipe& aborts;
+      ~forget_aborts() { aborts.drain(); }
+    } at_end{aborts_};
     pause();
     if (!open_ || killed_) {
       broken_ = true;
@@ -49,7 +126,16 @@ public:
       out.results.push_back(std::move(r));
       return out;
     }
-    if (sql == "dirty") {
+    if (auto span = sleep_of(sql)) {
+      if (!blocks())
+        throw exasol::error(exasol::error_kind::config, "sleep needs a detached fake connection");
+      if (aborts_.wait(*span))
+        throw exasol::error(exasol::error_kind::server, "Execution aborted by abortQuery (fake)",
+                            "R0003");
+    } else if (auto change = session_change_of(sql); change != session_change::none) {
+      dirty_ = true;
+      unresettable_ = unresettable_ || change == session_change::lasting;
+    } else if (sql == "dirty") {
       dirty_ = true;
     } else if (sql == "unresettable") {
       dirty_ = true;
@@ -94,6 +180,8 @@ public:
 
   bool is_open() const override { return open_ && !broken_; }
 
+  void abort_running() noexcept override { aborts_.signal(); }
+
   void close() override {
     open_ = false;
     held_token_.reset();
@@ -114,6 +202,7 @@ private:
   std::uint64_t executes_ = 0;
   std::uint64_t resets_ = 0;
   std::shared_ptr<const int> held_token_;
+  abort_pipe aborts_;
 };
 
 } // namespace
@@ -128,7 +217,9 @@ backend_factory make_fake_factory(std::shared_ptr<fake_plan> plan) {
     script.number = ++plan->created;
     bool failing = plan->fail_every_open || plan->created <= plan->failing_opens;
     script.fail_open = failing;
-    script.auth_failure = failing && plan->failures_are_auth;
+    script.auth_failure = failing && (plan->failures_are_auth || plan->failures_are_session_limit);
+    script.session_limit = failing && plan->failures_are_session_limit;
+    script.detached = plan->detached;
     script.fail_validate = plan->fail_validate;
     script.fail_reset = plan->fail_reset;
     script.block_for = plan->block_for;

@@ -14,8 +14,16 @@
 //                     statement succeeds, validate() is false from now on, and the next
 //                     statement fails and breaks the connection
 //   "fail"         -> a server error 42000; the session stays usable
-// begin() makes the session dirty (a transaction is open).
+//   "sleep <ms>"   -> runs <ms> milliseconds, or until abort_running() is called: then it fails
+//                     as Exasol's abortQuery makes it fail (R0003, pool_errc::statement_aborted)
+//                     and the session stays usable. Only on a detached fake (it blocks). An
+//                     abort that arrives while no statement runs applies to the next "sleep"
+//                     unless another statement ends first (so a test never races the start).
+//   IMPERSONATE ..., ALTER SESSION ... -> as the real backend marks them (session_change_of):
+//                     a lasting change makes the session unresettable (the pool closes it), an
+//                     attribute change makes it dirty
 //   anything else  -> an empty row count result
+// begin() makes the session dirty (a transaction is open).
 #pragma once
 
 #include "actors/connection_actor.hpp"
@@ -30,9 +38,11 @@ namespace exapool {
 // How the next connections of a pool behave. Read and written only by the factory, which runs
 // inside the pool actor: the test sets it up before the pool exists.
 struct fake_plan {
-  // The first n opens fail: as a refused connection, or as a rejected login (08004).
+  // The first n opens fail: as a refused connection, as a rejected login (08004), or as a
+  // login refused at the server's session limit (08004 with "session limit reached").
   std::size_t failing_opens = 0;
   bool failures_are_auth = false;
+  bool failures_are_session_limit = false;
   // Every open fails (after the failing_opens ones too).
   bool fail_every_open = false;
   // validate() answers false on every connection.
@@ -41,6 +51,8 @@ struct fake_plan {
   bool fail_reset = false;
   // Each call sleeps this long: the connection then blocks (and runs detached).
   std::chrono::milliseconds block_for{0};
+  // The connection runs detached (a thread of its own) even without block_for: "sleep" needs it.
+  bool detached = false;
 
   // Counted by the factory (the pool's thread): connections created so far. Read it only when
   // the pool is quiet (after a reply from it that followed the creations).
@@ -61,9 +73,11 @@ struct fake_script {
   std::uint64_t number = 1;
   bool fail_open = false;
   bool auth_failure = false;
+  bool session_limit = false; // the auth failure is the server's session limit
   bool fail_validate = false;
   bool fail_reset = false;
   std::chrono::milliseconds block_for{0};
+  bool detached = false;
   // Locked while the session is open (see fake_plan::open_token); may be empty.
   std::weak_ptr<const int> open_token;
 };

@@ -5,6 +5,8 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/duration.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
@@ -106,42 +108,75 @@ void borrow(session_pointer self, OnLease on_lease, OnError on_error,
       on_error, std::move(gone));
 }
 
-caf::timespan statement_timeout(const session_state& st) {
-  if (st.config.statement_timeout.count() > 0)
-    return st.config.statement_timeout;
-  // The client gives up after socket_timeout of silence, or after query_timeout plus the
-  // abort's grace; this guard sits above both.
-  auto guard = std::max(st.creds.socket_timeout, st.creds.query_timeout);
-  return guard + std::chrono::seconds(10);
+// A request's time limit: `base` plus the statement guard, or none when there is no guard.
+std::optional<caf::timespan> statement_limit(const session_state& st, caf::timespan base) {
+  if (auto guard = statement_guard(st.creds, st.config))
+    return base + *guard;
+  return std::nullopt;
+}
+
+caf::duration as_duration(const std::optional<caf::timespan>& limit) {
+  return limit ? caf::duration{*limit} : caf::duration{caf::infinite};
+}
+
+// The session gave up on its statement (the guard passed): the pool aborts it on its
+// connection (or drops it from its queue), so that nothing goes on running unseen. The reply
+// that comes anyway is dropped by CAF (the request timed out).
+// Until the pool's typed interface names abort_atom, the message goes untyped.
+void abort_in_pool(session_pointer self, const pool_actor& pool) {
+  caf::send_as(caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(pool),
+               abort_atom::value);
+}
+
+bool guard_passed(const caf::error& err) {
+  return err == caf::sec::request_timeout;
+}
+
+caf::error aborted_by_guard(const std::optional<caf::timespan>& limit) {
+  return make_error(pool_errc::statement_aborted,
+                    "statement aborted: no answer within " +
+                        describe_span(limit.value_or(caf::timespan{0})) +
+                        " (the query timeout, the abort's grace and the guard's slack)");
 }
 
 // Reported to the caller of a statement when its request failed: a pool or connection that is
 // gone, or the guard, named.
 template <class OnError>
-void statement_failed(OnError& on_error, const caf::error& err, caf::timespan timeout) {
-  on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
+void statement_failed(OnError& on_error, const caf::error& err,
+                      const std::optional<caf::timespan>& limit) {
+  on_error(exapool_error_from(err, pool_errc::connection_lost, "statement",
+                              limit.value_or(caf::timespan{0})));
 }
 
 // One statement outside a transaction: one request to the pool, which delegates it to a
-// connection (execute-and-release), and the connection answers here. The guard covers the wait
-// for a connection and the statement. A receiver that is gone is either the pool (it crashed:
-// report it to the supervisor and try once more with its replacement, as borrow does) or the
-// connection the statement was delegated to; a cheap question to the pool tells them apart,
+// connection (execute-and-release), and the connection answers here. The guard (when there is
+// one, see session_config) covers the wait for a connection and the statement; when it passes,
+// the pool is told to abort the statement and the caller hears statement_aborted. Without a
+// guard nothing is left waiting for ever: the pool answers within acquire_timeout, and a
+// connection answers every statement it took before it ends, whatever ends it (it handles one
+// message at a time, and the client bounds every silence by socket_timeout; heartbeats count
+// as life only while the server works on the statement). A receiver that is gone is either the pool
+// (it crashed: report it to the supervisor and try once more with its replacement, as borrow does)
+// or the connection the statement was delegated to; a cheap question to the pool tells them apart,
 // so that a lost connection never gets a live pool replaced. The retry never runs a statement
 // twice: CAF answers a request with "receiver down" only when the receiver ended before it
-// processed it (a connection that dies while running a statement leaves its caller to the
-// timeout instead).
+// processed it.
 template <class OnResult, class OnError>
 void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnError on_error,
                 std::optional<pool_actor> gone = std::nullopt) {
   with_pool(
       self,
       [self, sql, on_result, on_error, retried = gone.has_value()](pool_actor pool) mutable {
-        auto timeout = self->state.config.acquire_timeout + statement_timeout(self->state);
-        self->request(pool, timeout, statement_atom::value, sql)
+        auto timeout = statement_limit(self->state, self->state.config.acquire_timeout);
+        self->request(pool, as_duration(timeout), statement_atom::value, sql)
             .await(
                 [on_result](query_result& result) mutable { on_result(std::move(result)); },
                 [self, pool, sql, on_result, on_error, retried, timeout](caf::error& err) mutable {
+                  if (guard_passed(err)) {
+                    abort_in_pool(self, pool);
+                    on_error(aborted_by_guard(timeout));
+                    return;
+                  }
                   if ((!receiver_gone(err) && !evicted(err)) || retried) {
                     statement_failed(on_error, err, timeout);
                     return;
@@ -170,15 +205,26 @@ void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnErr
       on_error, std::move(gone));
 }
 
+// A statement on the lease a transaction holds; on_error(error, by_guard). When the guard
+// passes, the pool aborts the statement (by_guard: the transaction is over, its connection is
+// in no state to go on).
 template <class OnResult, class OnError>
-void run_on(session_pointer self, const lease& granted, std::string sql, OnResult on_result,
+void run_on(session_pointer self, const held_lease& held, std::string sql, OnResult on_result,
             OnError on_error) {
-  auto connection = caf::actor_cast<connection_actor>(granted.connection);
-  auto timeout = statement_timeout(self->state);
-  self->request(connection, timeout, execute_atom::value, granted.id, std::move(sql))
+  auto connection = caf::actor_cast<connection_actor>(held.granted.connection);
+  auto timeout = statement_limit(self->state, caf::timespan{0});
+  self->request(connection, as_duration(timeout), execute_atom::value, held.granted.id,
+                std::move(sql))
       .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
-             [on_error, timeout](caf::error& err) mutable {
-               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement", timeout));
+             [self, pool = held.pool, on_error, timeout](caf::error& err) mutable {
+               if (guard_passed(err)) {
+                 abort_in_pool(self, pool);
+                 on_error(aborted_by_guard(timeout), true);
+                 return;
+               }
+               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement",
+                                           timeout.value_or(caf::timespan{0})),
+                        false);
              });
 }
 
@@ -201,21 +247,30 @@ void statement(session_pointer self, std::string sql, Promise rp, Convert conver
   auto& st = self->state;
   if (st.transaction) {
     auto held = *st.transaction;
-    run_on(self, held.granted, std::move(sql), deliver, [self, fail](caf::error err) mutable {
-      // A broken connection or a taken-back lease ends the transaction: the server rolled it
-      // back (or will). The error says so, so that the caller knows the statements that
-      // follow run outside it.
-      auto code = code_of(err);
-      if ((code == pool_errc::connection_lost || code == pool_errc::stale_lease) &&
-          self->state.transaction) {
-        auto held = *self->state.transaction;
-        self->state.transaction.reset();
-        give_back(self, held.pool, held.granted.id);
-        fail(make_error(code, "transaction aborted: " + context_of(err)));
-        return;
-      }
-      fail(std::move(err));
-    });
+    run_on(self, held, std::move(sql), deliver,
+           [self, fail](caf::error err, bool by_guard) mutable {
+             // A broken connection, a taken-back lease or an abort by the guard ends the
+             // transaction: the server rolled it back (or will). The error says so, so that the
+             // caller knows the statements that follow run outside it.
+             auto code = code_of(err);
+             bool over =
+                 by_guard || code == pool_errc::connection_lost || code == pool_errc::stale_lease;
+             if (over && self->state.transaction) {
+               auto held = *self->state.transaction;
+               self->state.transaction.reset();
+               give_back(self, held.pool, held.granted.id);
+               fail(make_error(code, "transaction aborted: " + context_of(err)));
+               return;
+             }
+             fail(std::move(err));
+           });
+    return;
+  }
+  if (!st.creds.autocommit) {
+    fail(make_error(pool_errc::invalid_config,
+                    "statement refused: autocommit is off in these credentials, so a statement "
+                    "outside begin..commit would be rolled back when its connection goes back "
+                    "to the pool; run it between begin and commit, or use autocommit on"));
     return;
   }
   run_pooled(self, std::move(sql), deliver, fail);
@@ -251,13 +306,15 @@ caf::result<bool> begin(session_pointer self) {
           hold(std::move(granted), std::move(pool));
           return;
         }
+        // Turning autocommit off is one setAttributes round trip, which the client bounds by
+        // its socket timeout.
         auto connection = caf::actor_cast<connection_actor>(granted.connection);
-        self->request(connection, statement_timeout(self->state), begin_atom::value, granted.id)
+        auto timeout = self->state.creds.socket_timeout + self->state.config.guard_slack;
+        self->request(connection, timeout, begin_atom::value, granted.id)
             .await([hold, granted, pool](bool) mutable { hold(granted, pool); },
-                   [self, fail, granted, pool](caf::error& err) mutable {
+                   [self, fail, granted, pool, timeout](caf::error& err) mutable {
                      give_back(self, pool, granted.id);
-                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin",
-                                             statement_timeout(self->state)));
+                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin", timeout));
                    });
       },
       fail);
@@ -272,12 +329,12 @@ caf::result<bool> end_transaction(session_pointer self, const char* sql) {
   self->state.transaction.reset();
   auto rp = self->make_response_promise<bool>();
   run_on(
-      self, held.granted, sql,
+      self, held, sql,
       [self, held, rp](query_result) mutable {
         give_back(self, held.pool, held.granted.id);
         rp.deliver(true);
       },
-      [self, held, rp](caf::error err) mutable {
+      [self, held, rp](caf::error err, bool) mutable {
         give_back(self, held.pool, held.granted.id);
         rp.deliver(std::move(err));
       });
@@ -314,9 +371,20 @@ session_actor::behavior_type session(session_pointer self, supervisor_actor supe
 
 } // namespace
 
+std::optional<caf::timespan> statement_guard(const credentials& creds,
+                                             const session_config& config) {
+  if (config.statement_timeout.count() > 0)
+    return config.statement_timeout;
+  if (creds.query_timeout.count() <= 0)
+    return std::nullopt; // no limit: the connection answers when the server does
+  auto abort_grace = connection_options_of(creds).abort_grace;
+  return creds.socket_timeout + creds.query_timeout + abort_grace + config.guard_slack;
+}
+
 session_config session_config_for(const pool_config& pool, caf::timespan slack) {
   session_config config;
   config.lookup_timeout = slack;
+  config.guard_slack = slack;
   config.acquire_timeout = pool.acquire_timeout;
   return config;
 }

@@ -12,6 +12,9 @@ using give_back_atom = caf::atom_constant<caf::atom("give_back")>;
 // session -> pool: run this SQL on any connection (outside a transaction); the pool delegates
 // it to a connection, which answers the session with the result.
 using statement_atom = caf::atom_constant<caf::atom("statement")>;
+// session -> pool: abort what the sender asked for (its statement waiting or running): the
+// session gave up on it.
+using abort_atom = caf::atom_constant<caf::atom("abort")>;
 // pool -> connection: open, validate (SELECT 1), reset to the baseline, close.
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using validate_atom = caf::atom_constant<caf::atom("validate")>;

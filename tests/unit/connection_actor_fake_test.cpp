@@ -199,3 +199,93 @@ TEST_CASE_METHOD(fixture, "connection actor: a failed open names the cause", "[c
   CHECK_THAT(context_of(err), Catch::Contains("rejected"));
   close(conn);
 }
+
+TEST_CASE_METHOD(fixture, "connection actor: a session-limit refusal is not a rejected login",
+                 "[connection]") {
+  fake_script script;
+  script.fail_open = true;
+  script.auth_failure = true;
+  script.session_limit = true;
+  auto conn = spawn_connection(sys, make_fake_backend(script),
+                               caf::actor_cast<connection_listener>(caf::actor{listener}));
+  caf::error err;
+  self->request(conn, hang_guard, open_atom::value)
+      .receive([](std::uint64_t) { FAIL("opened"); }, [&](caf::error& e) { err = e; });
+  CHECK(code(err) == pool_errc::session_limit);
+  CHECK_THAT(context_of(err), Catch::Contains("session limit reached"));
+  close(conn);
+}
+
+// Issue 8, item 1: a borrower that gives up aborts its running statement. abort_running() comes
+// from another thread while the connection's own thread blocks in the statement.
+TEST_CASE_METHOD(fixture, "connection actor: abort_running ends the running statement",
+                 "[connection][abort]") {
+  fake_script script;
+  script.number = 3;
+  script.detached = true; // "sleep" blocks the connection's own thread
+  script.open_token = open_token;
+  std::shared_ptr<connection_backend> backend = make_fake_backend(script);
+  auto conn =
+      spawn_connection(sys, backend, caf::actor_cast<connection_listener>(caf::actor{listener}));
+  open(conn);
+  auto pending = self->request(conn, hang_guard, execute_atom::value, std::uint64_t{1},
+                               std::string("sleep 60000"));
+  backend->abort_running(); // before or while it runs: the fake applies it to this sleep
+  caf::error err;
+  pending.receive([](query_result&) { FAIL("the statement was not aborted"); },
+                  [&](caf::error& e) { err = e; });
+  CHECK(code(err) == pool_errc::statement_aborted);
+  CHECK_THAT(context_of(err), Catch::Contains("R0003")); // not the hang guard's timeout
+  // The statement failed; the session lives on, and a later statement is not aborted by it.
+  CHECK(run(conn, 1, "sleep 1").result);
+  CHECK(open_token.use_count() == 2);
+  close(conn);
+}
+
+TEST_CASE("session_change_of reads the leading keywords", "[connection][session_change]") {
+  using sc = session_change;
+  CHECK(session_change_of("IMPERSONATE other_user") == sc::lasting);
+  CHECK(session_change_of("  impersonate other_user") == sc::lasting);
+  CHECK(session_change_of("-- who\n/* am */ Impersonate x") == sc::lasting);
+  CHECK(session_change_of("ALTER SESSION SET NLS_FIRST_DAY_OF_WEEK = 1") == sc::lasting);
+  CHECK(session_change_of("alter session set profile = 'ON'") == sc::lasting);
+  CHECK(session_change_of("ALTER SESSION SET SQL_PREPROCESSOR_SCRIPT = s.p") == sc::lasting);
+  CHECK(session_change_of("ALTER\n SESSION") == sc::lasting); // a form not understood
+  CHECK(session_change_of("alter session set query_timeout = 5") == sc::attribute);
+  CHECK(session_change_of("/*x*/ALTER SESSION SET NLS_DATE_FORMAT='YYYY'") == sc::attribute);
+  CHECK(session_change_of("ALTER SESSION SET TIME_ZONE = 'UTC'") == sc::attribute);
+  CHECK(session_change_of("ALTER TABLE t ADD COLUMN c INT") == sc::none);
+  CHECK(session_change_of("ALTER SESSIONS") == sc::none);
+  CHECK(session_change_of("SELECT 'IMPERSONATE x'") == sc::none);
+  CHECK(session_change_of("IMPERSONATED") == sc::none);
+  CHECK(session_change_of("-- IMPERSONATE x\nSELECT 1") == sc::none);
+  CHECK(session_change_of("") == sc::none);
+}
+
+// Issue 8, item 7: a change reset cannot undo marks the connection for closing on return.
+TEST_CASE_METHOD(fixture, "connection actor: IMPERSONATE makes the session unresettable",
+                 "[connection][session_change]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  // An attribute that reset restores: dirty, and the reset succeeds.
+  auto attr = lease{caf::actor_cast<caf::actor>(conn), 1};
+  REQUIRE(execute_release(self, attr, "ALTER SESSION SET QUERY_TIMEOUT = 5").result);
+  bool attr_dirty = false;
+  listener->receive([&](released_atom, std::uint64_t, bool d) { attr_dirty = d; });
+  CHECK(attr_dirty);
+  bool attr_reset = false;
+  self->request(conn, hang_guard, reset_atom::value)
+      .receive([&](bool ok) { attr_reset = ok; }, [&](caf::error& e) { FAIL(to_string(e)); });
+  CHECK(attr_reset);
+  auto l = lease{caf::actor_cast<caf::actor>(conn), 2};
+  REQUIRE(execute_release(self, l, "IMPERSONATE other_user").result);
+  bool dirty = false;
+  listener->receive([&](released_atom, std::uint64_t, bool d) { dirty = d; });
+  CHECK(dirty); // the pool resets it before anyone else gets it...
+  bool reset_ok = true;
+  self->request(conn, hang_guard, reset_atom::value)
+      .receive([&](bool ok) { reset_ok = ok; }, [&](caf::error& e) { FAIL(to_string(e)); });
+  CHECK_FALSE(reset_ok); // ...and the reset says it cannot: the pool closes it
+  close(conn);
+  CHECK(open_token.use_count() == 1);
+}

@@ -219,7 +219,108 @@ TEST_CASE("session hang guards name what timed out and the limit", "[session][er
   auto session = spawn_session(rt.system(), rt.supervisor(), creds, config);
   caf::scoped_actor self{rt.system()};
   auto err = ask_error<query_result>(self, session, execute_atom::value, std::string("x"));
-  CHECK(code_of(err) == pool_errc::connection_lost);
-  CHECK(context_of(err) == "statement: no answer within 100 ms");
+  // The session gave up on it: the statement is aborted, never reported as a lost connection.
+  CHECK(code_of(err) == pool_errc::statement_aborted);
+  CHECK_THAT(context_of(err), Catch::StartsWith("statement aborted: no answer within 100 ms"));
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+// Issue 8, item 1: the session's guard was max(socket_timeout, query_timeout) + slack, so a
+// statement that ran longer (heartbeats keep the client waiting) was reported failed while it
+// went on and committed. Without a query timeout a statement has no limit.
+TEST_CASE("session a statement longer than the socket timeout is not reported failed",
+          "[session][guard]") {
+  auto plan = std::make_shared<fake_plan>();
+  plan->detached = true; // "sleep" blocks the connection's own thread
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  creds.socket_timeout = 50ms; // the client's limit on silence, not on the statement
+  creds.query_timeout = 0ms;   // no limit on the statement
+  session_config config;
+  config.guard_slack = 50ms;
+  config.acquire_timeout = 100ms;
+  auto session = spawn_session(rt.system(), rt.supervisor(), creds, config);
+  caf::scoped_actor self{rt.system()};
+  auto result = ask<query_result>(self, session, execute_atom::value, std::string("sleep 600"));
+  CHECK(result.results.size() == 1);
+  // In a transaction too.
+  CHECK(ask<bool>(self, session, begin_atom::value));
+  CHECK(ask<query_result>(self, session, execute_atom::value, "sleep 600").results.size() == 1);
+  CHECK(ask<bool>(self, session, commit_atom::value));
+  CHECK(rt.stats(creds).opened == 1); // the connection was never given up on
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("session statement guard: none without a query timeout, else above the client's",
+          "[session][guard]") {
+  credentials creds;
+  creds.socket_timeout = 30s;
+  session_config config;
+  config.guard_slack = 10s;
+  creds.query_timeout = 0s;
+  CHECK_FALSE(statement_guard(creds, config));
+  creds.query_timeout = 60s;
+  auto grace = connection_options_of(creds).abort_grace; // the client's wait after abortQuery
+  REQUIRE(statement_guard(creds, config));
+  CHECK(*statement_guard(creds, config) == 30s + 60s + grace + 10s);
+  config.statement_timeout = 5s; // set explicitly: taken as it is
+  CHECK(*statement_guard(creds, config) == 5s);
+}
+
+// Issue 8, item 7: with autocommit off, a pooled statement's work was rolled back, unseen, by
+// the reset when its connection went back to the pool.
+TEST_CASE("session autocommit off: statements outside a transaction are refused",
+          "[session][autocommit]") {
+  auto plan = std::make_shared<fake_plan>();
+  runtime rt{fake_runtime_config(plan)};
+  auto creds = fake_credentials();
+  creds.autocommit = false;
+  caf::scoped_actor self{rt.system()};
+  auto session = rt.spawn_session(creds);
+  auto refused = ask_error<query_result>(self, session, execute_atom::value, std::string("x"));
+  CHECK(code_of(refused) == pool_errc::invalid_config);
+  CHECK_THAT(context_of(refused), Catch::Contains("autocommit is off"));
+  CHECK(plan->created == 0); // nothing reached a server
+  auto query = ask_error<exasol::result_set>(self, session, query_atom::value, "state");
+  CHECK(code_of(query) == pool_errc::invalid_config);
+  // Between begin and commit they run, on the one connection held.
+  CHECK(ask<bool>(self, session, begin_atom::value));
+  auto rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 1);
+  CHECK(ask<bool>(self, session, commit_atom::value));
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
+// Issue 8, item 7: reset checks only the attributes the protocol reports, so IMPERSONATE or an
+// ALTER SESSION outside them reached the next borrower.
+TEST_CASE("session IMPERSONATE and ALTER SESSION: the connection is closed, not passed on",
+          "[session][session_change]") {
+  auto sql = GENERATE(std::string("IMPERSONATE other_user"),
+                      std::string("alter session set NLS_FIRST_DAY_OF_WEEK = 1"));
+  CAPTURE(sql);
+  auto plan = std::make_shared<fake_plan>();
+  auto config = fake_runtime_config(plan);
+  config.pool.max_size = 1;
+  runtime rt{config};
+  auto creds = fake_credentials();
+  caf::scoped_actor self{rt.system()};
+  auto session = rt.spawn_session(creds);
+  ask<query_result>(self, session, execute_atom::value, sql);
+  // The next borrower gets a new server session; the changed one is closed (server's view).
+  auto rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 2);
+  CHECK(plan->open_sessions() == 1);
+  // In a transaction the same: closed when the transaction gives it back.
+  CHECK(ask<bool>(self, session, begin_atom::value));
+  ask<query_result>(self, session, execute_atom::value, sql);
+  CHECK(ask<bool>(self, session, commit_atom::value));
+  rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 3);
+  CHECK(plan->open_sessions() == 1);
+  // An attribute that reset restores keeps the session.
+  ask<query_result>(self, session, execute_atom::value, "ALTER SESSION SET QUERY_TIMEOUT = 9");
+  rows = ask<exasol::result_set>(self, session, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 3);
+  CHECK(dirty_flag(rows) == 0);
   self->send_exit(session, caf::exit_reason::user_shutdown);
 }
