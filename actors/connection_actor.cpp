@@ -63,6 +63,9 @@ caf::error to_pool_error(const exasol::error& e) {
     return make_error(pool_errc::authentication_failed, text);
   case exasol::error_kind::config:
     return make_error(pool_errc::invalid_config, text);
+  case exasol::error_kind::result_too_large:
+    // The client closed the result's handles and kept the connection: only the statement fails.
+    return make_error(pool_errc::result_too_large, text);
   default:
     return make_error(pool_errc::connection_lost,
                       std::string(exasol::to_string(e.kind())) + ": " + text);

@@ -65,6 +65,8 @@ exasol::connection_options connection_options_of(const credentials& c) {
   o.socket_timeout = duration_cast<milliseconds>(c.socket_timeout);
   o.query_timeout = duration_cast<milliseconds>(c.query_timeout);
   o.identity.client_name = c.client_name;
+  o.max_result_rows = c.max_result_rows;
+  o.max_result_bytes = c.max_result_bytes;
   return o;
 }
 

@@ -442,6 +442,16 @@ caf::result<query_result> on_statement(pool_pointer self, std::string& sql) {
   return refusal_error(answer);
 }
 
+// A sender that was never a borrower has nothing to abort, so it is not tracked for it.
+void on_abort(pool_pointer self) {
+  auto& st = self->state;
+  auto i = st.borrowers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (i == st.borrowers.end())
+    return;
+  st.core->borrower_gave_up(clock_type::now(), i->second);
+  run_effects(self);
+}
+
 caf::result<prewarm_report> on_prewarm(pool_pointer self, std::size_t n) {
   auto& st = self->state;
   auto job = st.core->prewarm(clock_type::now(), n);
@@ -515,6 +525,7 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
         self->state.core->give_back(clock_type::now(), lease_id);
         run_effects(self);
       },
+      [self](abort_atom) { on_abort(self); },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {
         return on_prewarm(self, n);
       },

@@ -54,6 +54,10 @@ using pool_actor = connection_listener::extend<
     // dirty, then goes to the oldest waiter or stays idle. A lease that already ended (given
     // back, released, taken back) is ignored.
     caf::reacts_to<give_back_atom, std::uint64_t>,
+    // The sender gave up on what it asked (its own guard passed): its waits fail with
+    // statement_aborted and the statements running on its leases are aborted on the server
+    // (connection_backend::abort_running); its leases stay its own until it gives them back.
+    caf::reacts_to<abort_atom>,
     // Opens connections until n are open (idle or leased), within max_size.
     caf::replies_to<prewarm_atom, std::size_t>::with<prewarm_report>,
     caf::replies_to<stats_atom>::with<pool_stats>,

@@ -4,9 +4,11 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/duration.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 
 #include <optional>
 #include <utility>
@@ -172,13 +174,22 @@ T runtime::ask_session(const credentials& creds, Request request) {
   caf::scoped_actor self{*system_};
   std::optional<T> value;
   caf::error failure;
-  auto timeout =
-      config_.pool.acquire_timeout + creds.socket_timeout + creds.query_timeout + 2 * config_.slack;
+  // The session answers first, with its own verdict: the statement guard (acquire_timeout and
+  // the client's limits) or, without a query timeout, whenever the server does. This limit
+  // only backs it up, so reaching it means the statement was given up, not that a connection
+  // was lost.
+  auto config = session_config_for(config_.pool, config_.slack);
+  auto guard = statement_guard(creds, config);
+  auto timeout = guard ? caf::duration{config.acquire_timeout + *guard + config_.slack}
+                       : caf::duration{caf::infinite};
   request(self, session, timeout)
       .receive([&](T& x) { value = std::move(x); },
                [&](caf::error& err) {
-                 failure =
-                     exapool_error_from(err, pool_errc::connection_lost, "statement", timeout);
+                 auto shown =
+                     guard ? config.acquire_timeout + *guard + config_.slack : caf::timespan{0};
+                 auto code = err == caf::sec::request_timeout ? pool_errc::statement_aborted
+                                                              : pool_errc::connection_lost;
+                 failure = exapool_error_from(err, code, "statement", shown);
                });
   self->send_exit(session, caf::exit_reason::user_shutdown);
   if (!value)
@@ -187,13 +198,13 @@ T runtime::ask_session(const credentials& creds, Request request) {
 }
 
 query_result runtime::execute(const credentials& creds, const std::string& sql) {
-  return ask_session<query_result>(creds, [&](auto& self, auto& session, caf::timespan t) {
+  return ask_session<query_result>(creds, [&](auto& self, auto& session, caf::duration t) {
     return self->request(session, t, execute_atom::value, sql);
   });
 }
 
 exasol::result_set runtime::query(const credentials& creds, const std::string& sql) {
-  return ask_session<exasol::result_set>(creds, [&](auto& self, auto& session, caf::timespan t) {
+  return ask_session<exasol::result_set>(creds, [&](auto& self, auto& session, caf::duration t) {
     return self->request(session, t, query_atom::value, sql);
   });
 }

@@ -22,6 +22,13 @@ runtime_system_config::runtime_system_config() {
       .add(pool.acquire_timeout, "acquire-timeout", "longest wait for a connection")
       .add(pool.validation_bypass, "validation-bypass", "no SELECT 1 if used this recently")
       .add(pool.validation_timeout, "validation-timeout", "longest wait for SELECT 1")
+      .add(pool.reset_timeout, "reset-timeout",
+           "longest ROLLBACK and attribute reset on return; then the connection is killed")
+      .add(pool.close_timeout, "close-timeout", "longest proper close; then it is killed")
+      .add(pool.abort_grace, "abort-grace",
+           "how long an aborted statement may take to end; then its connection is killed")
+      .add(pool.max_waiters, "max-waiters",
+           "borrows waiting at most; more are refused at once (too_many_waiters)")
       .add(pool.idle_timeout, "idle-timeout", "close idle connections above min-idle (0: never)")
       .add(pool.max_lifetime, "max-lifetime", "replace connections this old (0: never)")
       .add(pool.lifetime_jitter, "lifetime-jitter", "spread of max-lifetime")
@@ -59,6 +66,11 @@ runtime_config runtime_system_config::to_runtime_config() const {
             std::to_string(config.pool.max_size));
   check(config.pool.acquire_timeout.count() > 0, "exapool.acquire-timeout must be positive");
   check(config.pool.validation_timeout.count() > 0, "exapool.validation-timeout must be positive");
+  for (auto [name, value] : {std::pair{"reset-timeout", config.pool.reset_timeout},
+                             std::pair{"close-timeout", config.pool.close_timeout},
+                             std::pair{"abort-grace", config.pool.abort_grace}})
+    check(value.count() > 0, std::string("exapool.") + name + " must be positive");
+  check(config.pool.max_waiters >= 1, "exapool.max-waiters must be at least 1");
   check(config.pool.backoff_initial.count() > 0 &&
             config.pool.backoff_initial <= config.pool.backoff_max,
         "exapool.backoff-initial must be positive and at most backoff-max");

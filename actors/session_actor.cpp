@@ -122,10 +122,8 @@ caf::duration as_duration(const std::optional<caf::timespan>& limit) {
 // The session gave up on its statement (the guard passed): the pool aborts it on its
 // connection (or drops it from its queue), so that nothing goes on running unseen. The reply
 // that comes anyway is dropped by CAF (the request timed out).
-// Until the pool's typed interface names abort_atom, the message goes untyped.
 void abort_in_pool(session_pointer self, const pool_actor& pool) {
-  caf::send_as(caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(pool),
-               abort_atom::value);
+  self->send(pool, abort_atom::value);
 }
 
 bool guard_passed(const caf::error& err) {

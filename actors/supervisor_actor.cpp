@@ -605,15 +605,8 @@ caf::timespan idle_check_interval(const supervisor_limits& limits) {
                     caf::timespan{std::chrono::minutes(1)});
 }
 
-caf::timespan pool_close_bound(const pool_config& pool) {
-  // pool_actor.cpp: after the grace, a connection still being validated or reset is closed when
-  // that ends (validation_timeout), and every close request is guarded by its close_guard
-  // (1 minute) before the pool counts the connection closed.
-  return pool.validation_timeout + std::chrono::minutes(1);
-}
-
 caf::timespan shutdown_deadline(const pool_config& pool, caf::timespan slack) {
-  return pool.shutdown_grace + pool_close_bound(pool) + slack;
+  return shutdown_bound(pool) + slack;
 }
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_config config) {

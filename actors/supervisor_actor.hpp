@@ -96,13 +96,10 @@ struct supervisor_config {
 caf::timespan idle_check_interval(const supervisor_limits& limits);
 
 // The longest the supervisor waits for its pools at shutdown (and for an evicted pool):
-// shutdown_grace, then the pool's own bound for closing what is left (pool_close_bound), plus
+// the pool's own shutdown_bound (its grace, the aborts' grace, closing and killing), plus
 // the slack. Shutdown reports success only when every pool confirmed, within this, that all its
 // connections are closed; otherwise it fails (pool_failed) naming the pools that did not.
 caf::timespan shutdown_deadline(const pool_config& pool, caf::timespan slack);
-
-// The longest a draining pool takes, after its shutdown_grace, to have every connection closed.
-caf::timespan pool_close_bound(const pool_config& pool);
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_config config);
 

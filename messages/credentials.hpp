@@ -48,13 +48,17 @@ struct credentials {
   caf::timespan socket_timeout = std::chrono::seconds(30);
   caf::timespan query_timeout{0};
   std::string client_name = "exapool";
+  // A result larger than these fails its statement with result_too_large (the connection
+  // stays in the pool). Rows: 0 is no limit. Bytes: the client's decoded size.
+  std::uint64_t max_result_rows = 0;
+  std::uint64_t max_result_bytes = std::uint64_t(1) << 30;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credentials& x) {
   return f(caf::meta::type_name("credentials"), x.dsn, x.user, x.password, x.access_token,
            x.refresh_token, x.schema, x.tls, x.insecure, x.ca_file, x.compression,
            x.protocol_version, x.autocommit, x.server_query_timeout_s, x.connect_timeout,
-           x.socket_timeout, x.query_timeout, x.client_name);
+           x.socket_timeout, x.query_timeout, x.client_name, x.max_result_rows, x.max_result_bytes);
 }
 
 } // namespace exapool

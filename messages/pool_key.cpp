@@ -57,6 +57,8 @@ std::string canonical_encoding(const credentials& c) {
   put(out, "socket_timeout_ns", c.socket_timeout.count());
   put(out, "query_timeout_ns", c.query_timeout.count());
   put(out, "client_name", c.client_name);
+  put(out, "max_result_rows", std::to_string(c.max_result_rows));
+  put(out, "max_result_bytes", std::to_string(c.max_result_bytes));
   return out;
 }
 

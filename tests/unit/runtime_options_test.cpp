@@ -134,3 +134,43 @@ TEST_CASE("supervisor limits no supervisor can run with are refused by name", "[
     }
   }
 }
+
+TEST_CASE("the reset, close and abort deadlines and the waiter bound come from the options",
+          "[runtime_options]") {
+  {
+    runtime_system_config cfg;
+    parse(cfg, {"--exapool.max-size=2"});
+    auto pool = cfg.to_runtime_config().pool;
+    CHECK(pool.reset_timeout == caf::timespan{30s});
+    CHECK(pool.close_timeout == caf::timespan{10s});
+    CHECK(pool.abort_grace == caf::timespan{2s});
+    CHECK(pool.max_waiters == 10000);
+  }
+  runtime_system_config cfg;
+  parse(cfg, {"--exapool.max-size=2", "--exapool.reset-timeout=45s", "--exapool.max-waiters=64"},
+        "[exapool]\nclose-timeout=3s\nabort-grace=500ms\n");
+  auto pool = cfg.to_runtime_config().pool;
+  CHECK(pool.reset_timeout == caf::timespan{45s});
+  CHECK(pool.close_timeout == caf::timespan{3s});
+  CHECK(pool.abort_grace == caf::timespan{500ms});
+  CHECK(pool.max_waiters == 64);
+  std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--exapool.reset-timeout=0s"}, "reset-timeout"},
+      {{"--exapool.close-timeout=-1s"}, "close-timeout"},
+      {{"--exapool.abort-grace=0s"}, "abort-grace"},
+      {{"--exapool.max-waiters=0"}, "max-waiters"},
+  };
+  for (auto& [args, option] : bad) {
+    INFO(option);
+    runtime_system_config bad_cfg;
+    args.push_back("--exapool.max-size=2");
+    parse(bad_cfg, args);
+    try {
+      bad_cfg.to_runtime_config();
+      FAIL("accepted a bad " << option);
+    } catch (const runtime_error& e) {
+      CHECK(e.code() == pool_errc::invalid_config);
+      CHECK(std::string(e.what()).find(option) != std::string::npos);
+    }
+  }
+}
