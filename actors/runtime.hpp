@@ -90,7 +90,11 @@ public:
   // ends when the runtime does).
   session_actor spawn_session(const credentials& creds);
 
-  // Blocking API (each call waits at most the pool's timeouts plus the slack).
+  // Blocking API. A statement waits as its session does: without a query timeout in the
+  // credentials as long as the server works on it (the client bounds every silence by
+  // socket_timeout), else at most acquire_timeout + the statement guard + the slack, and then
+  // fails with statement_aborted (the statement is aborted on the server). The other calls
+  // wait at most the pool's timeouts plus the slack.
   query_result execute(const credentials& creds, const std::string& sql);
   exasol::result_set query(const credentials& creds, const std::string& sql);
   prewarm_report prewarm(const credentials& creds, std::size_t n);

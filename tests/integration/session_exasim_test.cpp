@@ -185,3 +185,31 @@ TEST_CASE("session over exasim: autocommit off refuses statements outside a tran
   self->send_exit(session, caf::exit_reason::user_shutdown);
   rt.shutdown();
 }
+
+// A pooled statement whose result is larger than the credentials allow fails alone with
+// result_too_large: the client closed the result's handle and kept the connection, so the pool
+// keeps it too (one server session throughout).
+TEST_CASE("runtime over exasim: a result over max_result_rows fails the statement, not the "
+          "connection",
+          "[runtime][exasim][result_too_large]") {
+  sim db;
+  runtime rt{sim_runtime_config()};
+  auto creds = sim_credentials(db.server);
+  creds.max_result_rows = 10;
+  rt.execute(creds, "CREATE TABLE many (n INT)");
+  rt.execute(creds, "INSERT INTO many VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12)");
+  try {
+    rt.query(creds, "SELECT n FROM many");
+    FAIL("no exception");
+  } catch (const runtime_error& e) {
+    CHECK(e.code() == pool_errc::result_too_large);
+    CHECK_THAT(e.what(), Catch::Contains("10"));
+  }
+  CHECK(count_rows(rt, creds, "many") == 12);
+  auto stats = rt.stats(creds);
+  CHECK(stats.opened == 1);
+  CHECK(stats.closed == 0);
+  CHECK(db.server.session_ids().size() == 1);
+  CHECK(db.stats().result_rows == 0); // nothing left held on the server
+  rt.shutdown();
+}

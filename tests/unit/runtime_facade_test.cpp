@@ -76,3 +76,35 @@ TEST_CASE("runtime ends with sessions still running and leases still held", "[ru
   rt.reset(); // must return: sessions end with the supervisor, the system then stops
   SUCCEED("the runtime ended");
 }
+
+// Issue 8, item 1: the blocking API gave up after acquire_timeout + socket_timeout +
+// query_timeout + 2 slack and reported connection_lost while the statement went on. Now it
+// waits as the session does: no limit without a query timeout; else the guard, then the
+// statement is aborted and reported as such.
+TEST_CASE("runtime blocking statements wait as their session does", "[runtime][guard]") {
+  auto plan = std::make_shared<fake_plan>();
+  plan->detached = true; // "sleep" blocks the connection's own thread
+  auto config = fake_runtime_config(plan);
+  config.pool.acquire_timeout = 100ms;
+  config.slack = 50ms;
+  runtime rt{config};
+  auto creds = fake_credentials();
+  creds.socket_timeout = 50ms; // the old limit: 100 + 50 + 0 + 2 * 50 = 250 ms
+  auto result = rt.execute(creds, "sleep 600");
+  CHECK(result.results.size() == 1);
+  auto limited = creds;
+  limited.query_timeout = 100ms; // the fake does not enforce it: the guard has to
+  try {
+    rt.execute(limited, "sleep 60000");
+    FAIL("no exception");
+  } catch (const runtime_error& e) {
+    CHECK(e.code() == pool_errc::statement_aborted);
+  }
+  // The aborted statement ended (it would run for 60 s, longer than eventually's guard): its
+  // connection, the limited credentials' pool's only one, is back and serves on.
+  REQUIRE(eventually([&] { return rt.stats(limited).leased == 0; }));
+  rt.query(limited, "state");
+  auto stats = rt.stats(limited);
+  CHECK(stats.opened == 1);
+  CHECK(stats.closed == 0);
+}

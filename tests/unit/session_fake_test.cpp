@@ -251,6 +251,45 @@ TEST_CASE("session a statement longer than the socket timeout is not reported fa
   self->send_exit(session, caf::exit_reason::user_shutdown);
 }
 
+// Issue 8, item 1: a session that gives up on its statement tells the pool, which aborts the
+// statement on its connection (abort_running), so nothing goes on running unseen and the
+// connection serves the next borrower at once instead of after the statement.
+TEST_CASE("session whose guard passes gets its statement aborted on the connection",
+          "[session][guard][abort]") {
+  auto plan = std::make_shared<fake_plan>();
+  plan->detached = true;
+  auto config = fake_runtime_config(plan);
+  config.pool.max_size = 1;
+  config.pool.acquire_timeout = 5s; // far below the statement's 60 s
+  runtime rt{config};
+  auto creds = fake_credentials();
+  session_config impatient;
+  impatient.statement_timeout = 100ms;
+  impatient.acquire_timeout = 1s;
+  auto giving_up = spawn_session(rt.system(), rt.supervisor(), creds, impatient);
+  auto next = rt.spawn_session(creds);
+  caf::scoped_actor self{rt.system()};
+  auto err = ask_error<query_result>(self, giving_up, execute_atom::value, "sleep 60000");
+  CHECK(code_of(err) == pool_errc::statement_aborted);
+  // Outside a transaction: the only connection is free again once the abort has ended the
+  // statement; it is the same connection (aborted, not killed).
+  auto rows = ask<exasol::result_set>(self, next, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 1);
+  // In a transaction: the lease stays the session's until it gives it back (the transaction
+  // is over), and the statement is aborted all the same.
+  REQUIRE(ask<bool>(self, giving_up, begin_atom::value));
+  err = ask_error<query_result>(self, giving_up, execute_atom::value, "sleep 60000");
+  CHECK(code_of(err) == pool_errc::statement_aborted);
+  CHECK_THAT(context_of(err), Catch::Contains("transaction aborted"));
+  rows = ask<exasol::result_set>(self, next, query_atom::value, std::string("state"));
+  CHECK(connection_number(rows) == 1);
+  auto stats = rt.stats(creds);
+  CHECK(stats.opened == 1);
+  CHECK(plan->open_sessions() == 1);
+  self->send_exit(giving_up, caf::exit_reason::user_shutdown);
+  self->send_exit(next, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("session statement guard: none without a query timeout, else above the client's",
           "[session][guard]") {
   credentials creds;
