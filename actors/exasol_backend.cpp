@@ -62,6 +62,7 @@ exasol::connection_options connection_options_of(const credentials& c) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   o.connect_timeout = duration_cast<milliseconds>(c.connect_timeout);
+  o.login_timeout = duration_cast<milliseconds>(c.login_timeout);
   o.socket_timeout = duration_cast<milliseconds>(c.socket_timeout);
   o.query_timeout = duration_cast<milliseconds>(c.query_timeout);
   o.identity.client_name = c.client_name;

@@ -8,6 +8,7 @@
 #include <caf/duration.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
+#include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -33,6 +34,9 @@ struct session_state {
   session_config config;
   pool_actor pool; // looked up on first use
   std::optional<held_lease> transaction;
+  // A request is being served: the next ones are skipped (they stay in the mailbox, in order,
+  // and are looked at again once this one is answered).
+  bool busy = false;
 
   // The way out, however the session ends (quit, kill, its supervisor gone): a held lease goes
   // straight back. The pool would take it back anyway when its monitor fires; this is sooner.
@@ -46,8 +50,11 @@ struct session_state {
 
 using session_pointer = session_actor::stateful_pointer<session_state>;
 
-// All session work is a chain of awaited requests, so a session serves its requests strictly
-// one after another: the next request waits in the mailbox until this one is answered.
+// A session serves its requests strictly one after another: while one is in flight (busy),
+// the next ones are skipped and wait in the mailbox. Its own requests use then(), not await():
+// an awaiting actor skips every other message, exit and down messages included, so a session
+// killed during a long statement would live on until the statement ended, and its pool could
+// not abort the statement for the borrower that died.
 
 // The session's pool: the cached handle, or the supervisor's answer. After `gone` was found
 // dead the supervisor is told so, and answers with its replacement.
@@ -68,10 +75,10 @@ void with_pool(session_pointer self, OnPool on_pool, OnError on_error,
   };
   if (gone)
     self->request(st.supervisor, st.config.lookup_timeout, pool_atom::value, st.creds, *gone)
-        .await(on_answer, on_failure);
+        .then(on_answer, on_failure);
   else
     self->request(st.supervisor, st.config.lookup_timeout, pool_atom::value, st.creds)
-        .await(on_answer, on_failure);
+        .then(on_answer, on_failure);
 }
 
 // A pool that refused with shutting_down while the runtime runs was evicted by the supervisor
@@ -94,16 +101,16 @@ void borrow(session_pointer self, OnLease on_lease, OnError on_error,
       self,
       [self, on_lease, on_error, retried = gone.has_value()](pool_actor pool) mutable {
         self->request(pool, caf::infinite, borrow_atom::value)
-            .await([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
-                   [self, pool, on_lease, on_error, retried](caf::error& err) mutable {
-                     if ((receiver_gone(err) || evicted(err)) && !retried) {
-                       self->state.pool = nullptr;
-                       borrow(self, on_lease, on_error, pool);
-                       return;
-                     }
-                     on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow",
-                                                 caf::timespan{0}));
-                   });
+            .then([pool, on_lease](lease& granted) mutable { on_lease(std::move(granted), pool); },
+                  [self, pool, on_lease, on_error, retried](caf::error& err) mutable {
+                    if ((receiver_gone(err) || evicted(err)) && !retried) {
+                      self->state.pool = nullptr;
+                      borrow(self, on_lease, on_error, pool);
+                      return;
+                    }
+                    on_error(exapool_error_from(err, pool_errc::acquire_timeout, "borrow",
+                                                caf::timespan{0}));
+                  });
       },
       on_error, std::move(gone));
 }
@@ -167,7 +174,7 @@ void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnErr
       [self, sql, on_result, on_error, retried = gone.has_value()](pool_actor pool) mutable {
         auto timeout = statement_limit(self->state, self->state.config.acquire_timeout);
         self->request(pool, as_duration(timeout), statement_atom::value, sql)
-            .await(
+            .then(
                 [on_result](query_result& result) mutable { on_result(std::move(result)); },
                 [self, pool, sql, on_result, on_error, retried, timeout](caf::error& err) mutable {
                   if (guard_passed(err)) {
@@ -190,14 +197,14 @@ void run_pooled(session_pointer self, std::string sql, OnResult on_result, OnErr
                   // The pool is dead only on evidence (its requests bounce), never because
                   // the probe was slow: a slow pool must not be replaced with its connections.
                   self->request(pool, self->state.config.lookup_timeout, stats_atom::value)
-                      .await([on_error, err, timeout](
-                                 pool_stats&) mutable { statement_failed(on_error, err, timeout); },
-                             [on_error, err, timeout, pool_gone](caf::error& probe) mutable {
-                               if (receiver_gone(probe))
-                                 pool_gone();
-                               else
-                                 statement_failed(on_error, err, timeout);
-                             });
+                      .then([on_error, err, timeout](
+                                pool_stats&) mutable { statement_failed(on_error, err, timeout); },
+                            [on_error, err, timeout, pool_gone](caf::error& probe) mutable {
+                              if (receiver_gone(probe))
+                                pool_gone();
+                              else
+                                statement_failed(on_error, err, timeout);
+                            });
                 });
       },
       on_error, std::move(gone));
@@ -213,17 +220,17 @@ void run_on(session_pointer self, const held_lease& held, std::string sql, OnRes
   auto timeout = statement_limit(self->state, caf::timespan{0});
   self->request(connection, as_duration(timeout), execute_atom::value, held.granted.id,
                 std::move(sql))
-      .await([on_result](query_result& result) mutable { on_result(std::move(result)); },
-             [self, pool = held.pool, on_error, timeout](caf::error& err) mutable {
-               if (guard_passed(err)) {
-                 abort_in_pool(self, pool);
-                 on_error(aborted_by_guard(timeout), true);
-                 return;
-               }
-               on_error(exapool_error_from(err, pool_errc::connection_lost, "statement",
-                                           timeout.value_or(caf::timespan{0})),
-                        false);
-             });
+      .then([on_result](query_result& result) mutable { on_result(std::move(result)); },
+            [self, pool = held.pool, on_error, timeout](caf::error& err) mutable {
+              if (guard_passed(err)) {
+                abort_in_pool(self, pool);
+                on_error(aborted_by_guard(timeout), true);
+                return;
+              }
+              on_error(exapool_error_from(err, pool_errc::connection_lost, "statement",
+                                          timeout.value_or(caf::timespan{0})),
+                       false);
+            });
 }
 
 void give_back(session_pointer self, const pool_actor& pool, std::uint64_t lease_id) {
@@ -234,14 +241,19 @@ void give_back(session_pointer self, const pool_actor& pool, std::uint64_t lease
 // connection of its choice (run_pooled): back in the pool before the reply goes out.
 template <class Promise, class Convert>
 void statement(session_pointer self, std::string sql, Promise rp, Convert convert) {
-  auto deliver = [rp, convert](query_result result) mutable {
+  self->state.busy = true;
+  auto deliver = [self, rp, convert](query_result result) mutable {
+    self->state.busy = false;
     auto converted = convert(std::move(result));
     if (converted)
       rp.deliver(std::move(*converted));
     else
       rp.deliver(converted.error());
   };
-  auto fail = [rp](caf::error err) mutable { rp.deliver(std::move(err)); };
+  auto fail = [self, rp](caf::error err) mutable {
+    self->state.busy = false;
+    rp.deliver(std::move(err));
+  };
   auto& st = self->state;
   if (st.transaction) {
     auto held = *st.transaction;
@@ -291,12 +303,17 @@ caf::expected<exasol::result_set> first_result_set(query_result result) {
 caf::result<bool> begin(session_pointer self) {
   if (self->state.transaction)
     return true;
+  self->state.busy = true;
   auto rp = self->make_response_promise<bool>();
   auto hold = [self, rp](lease granted, pool_actor pool) mutable {
+    self->state.busy = false;
     self->state.transaction = held_lease{std::move(granted), std::move(pool)};
     rp.deliver(true);
   };
-  auto fail = [rp](caf::error err) mutable { rp.deliver(std::move(err)); };
+  auto fail = [self, rp](caf::error err) mutable {
+    self->state.busy = false;
+    rp.deliver(std::move(err));
+  };
   borrow(
       self,
       [self, hold, fail](lease granted, pool_actor pool) mutable {
@@ -309,11 +326,11 @@ caf::result<bool> begin(session_pointer self) {
         auto connection = caf::actor_cast<connection_actor>(granted.connection);
         auto timeout = self->state.creds.socket_timeout + self->state.config.guard_slack;
         self->request(connection, timeout, begin_atom::value, granted.id)
-            .await([hold, granted, pool](bool) mutable { hold(granted, pool); },
-                   [self, fail, granted, pool, timeout](caf::error& err) mutable {
-                     give_back(self, pool, granted.id);
-                     fail(exapool_error_from(err, pool_errc::connection_lost, "begin", timeout));
-                   });
+            .then([hold, granted, pool](bool) mutable { hold(granted, pool); },
+                  [self, fail, granted, pool, timeout](caf::error& err) mutable {
+                    give_back(self, pool, granted.id);
+                    fail(exapool_error_from(err, pool_errc::connection_lost, "begin", timeout));
+                  });
       },
       fail);
   return rp;
@@ -325,14 +342,17 @@ caf::result<bool> end_transaction(session_pointer self, const char* sql) {
     return true;
   auto held = *self->state.transaction;
   self->state.transaction.reset();
+  self->state.busy = true;
   auto rp = self->make_response_promise<bool>();
   run_on(
       self, held, sql,
       [self, held, rp](query_result) mutable {
+        self->state.busy = false;
         give_back(self, held.pool, held.granted.id);
         rp.deliver(true);
       },
       [self, held, rp](caf::error err, bool) mutable {
+        self->state.busy = false;
         give_back(self, held.pool, held.granted.id);
         rp.deliver(std::move(err));
       });
@@ -352,18 +372,34 @@ session_actor::behavior_type session(session_pointer self, supervisor_actor supe
   });
   return {
       [self](execute_atom, std::string& sql) -> caf::result<query_result> {
+        if (self->state.busy)
+          return caf::skip;
         auto rp = self->make_response_promise<query_result>();
         statement(self, std::move(sql), rp, as_is);
         return rp;
       },
       [self](query_atom, std::string& sql) -> caf::result<exasol::result_set> {
+        if (self->state.busy)
+          return caf::skip;
         auto rp = self->make_response_promise<exasol::result_set>();
         statement(self, std::move(sql), rp, first_result_set);
         return rp;
       },
-      [self](begin_atom) { return begin(self); },
-      [self](commit_atom) { return end_transaction(self, "COMMIT"); },
-      [self](rollback_atom) { return end_transaction(self, "ROLLBACK"); },
+      [self](begin_atom) -> caf::result<bool> {
+        if (self->state.busy)
+          return caf::skip;
+        return begin(self);
+      },
+      [self](commit_atom) -> caf::result<bool> {
+        if (self->state.busy)
+          return caf::skip;
+        return end_transaction(self, "COMMIT");
+      },
+      [self](rollback_atom) -> caf::result<bool> {
+        if (self->state.busy)
+          return caf::skip;
+        return end_transaction(self, "ROLLBACK");
+      },
   };
 }
 

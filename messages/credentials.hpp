@@ -45,6 +45,8 @@ struct credentials {
   bool autocommit = true;
   int server_query_timeout_s = 0; // the session attribute queryTimeout
   caf::timespan connect_timeout = std::chrono::seconds(10);
+  // The whole login after the handshake, however many heartbeats the server sends meanwhile.
+  caf::timespan login_timeout = std::chrono::seconds(20);
   caf::timespan socket_timeout = std::chrono::seconds(30);
   caf::timespan query_timeout{0};
   std::string client_name = "exapool";
@@ -58,7 +60,8 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("credentials"), x.dsn, x.user, x.password, x.access_token,
            x.refresh_token, x.schema, x.tls, x.insecure, x.ca_file, x.compression,
            x.protocol_version, x.autocommit, x.server_query_timeout_s, x.connect_timeout,
-           x.socket_timeout, x.query_timeout, x.client_name, x.max_result_rows, x.max_result_bytes);
+           x.socket_timeout, x.query_timeout, x.client_name, x.max_result_rows, x.max_result_bytes,
+           x.login_timeout);
 }
 
 } // namespace exapool

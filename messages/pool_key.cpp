@@ -54,6 +54,7 @@ std::string canonical_encoding(const credentials& c) {
   put(out, "autocommit", c.autocommit);
   put(out, "server_query_timeout_s", c.server_query_timeout_s);
   put(out, "connect_timeout_ns", c.connect_timeout.count());
+  put(out, "login_timeout_ns", c.login_timeout.count());
   put(out, "socket_timeout_ns", c.socket_timeout.count());
   put(out, "query_timeout_ns", c.query_timeout.count());
   put(out, "client_name", c.client_name);

@@ -49,6 +49,9 @@ TEST_CASE("pool key differs when any single field differs", "[pool_key]") {
       {"connect_timeout", [](credentials& c) { c.connect_timeout = std::chrono::seconds(3); }},
       {"socket_timeout", [](credentials& c) { c.socket_timeout = std::chrono::seconds(3); }},
       {"query_timeout", [](credentials& c) { c.query_timeout = std::chrono::seconds(3); }},
+      {"login_timeout", [](credentials& c) { c.login_timeout = std::chrono::seconds(3); }},
+      {"max_result_rows", [](credentials& c) { c.max_result_rows = 10; }},
+      {"max_result_bytes", [](credentials& c) { c.max_result_bytes = 1000; }},
       {"client_name", [](credentials& c) { c.client_name = "dbt"; }},
   };
   auto base = make_pool_key(sample());
