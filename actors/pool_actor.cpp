@@ -244,28 +244,32 @@ void open_connection(pool_pointer self, slot_id s) {
           });
 }
 
-void validate_connection(pool_pointer self, slot_id s) {
+// Asks the connection of slot s a yes/no question (validate, reset) and tells the core the
+// answer, an error counting as no. An answer from a connection that no longer holds the slot
+// is dropped.
+template <class Atom, class OnAnswer>
+void ask_connection(pool_pointer self, slot_id s, Atom atom, caf::timespan limit,
+                    OnAnswer on_answer) {
   auto conn = self->state.conns[s].conn;
-  auto checked = [self, s, conn](bool ok) {
+  auto done = [self, s, conn, on_answer](bool ok) {
     if (!is_current(self, s, conn))
       return;
-    self->state.core->validated(clock_type::now(), s, ok);
+    on_answer(*self->state.core, s, ok);
     run_effects(self);
   };
-  self->request(conn, self->state.config.validation_timeout + reply_slack, validate_atom::value)
-      .then(checked, [checked](caf::error&) { checked(false); });
+  self->request(conn, limit + reply_slack, atom).then(done, [done](caf::error&) { done(false); });
+}
+
+void validate_connection(pool_pointer self, slot_id s) {
+  ask_connection(
+      self, s, validate_atom::value, self->state.config.validation_timeout,
+      [](pool_core& core, slot_id slot, bool ok) { core.validated(clock_type::now(), slot, ok); });
 }
 
 void reset_connection(pool_pointer self, slot_id s) {
-  auto conn = self->state.conns[s].conn;
-  auto done = [self, s, conn](bool ok) {
-    if (!is_current(self, s, conn))
-      return;
-    self->state.core->reset_done(clock_type::now(), s, ok);
-    run_effects(self);
-  };
-  self->request(conn, self->state.config.reset_timeout + reply_slack, reset_atom::value)
-      .then(done, [done](caf::error&) { done(false); });
+  ask_connection(
+      self, s, reset_atom::value, self->state.config.reset_timeout,
+      [](pool_core& core, slot_id slot, bool ok) { core.reset_done(clock_type::now(), slot, ok); });
 }
 
 // The reply does not matter: the connection's down message frees the slot.

@@ -1,5 +1,6 @@
 // exasim's chaos knobs for the reliability suite: drop a random live session, latency spikes,
 // refuse new connections for a while, and a server restart on the same port.
+#include "exasim_test_checks.hpp"
 #include "exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
@@ -9,36 +10,14 @@
 #include <algorithm>
 #include <thread>
 
+using exasim_test::eventually;
+using exasim_test::first_value;
+using exasim_test::ok;
 using exasim_test::session_id_of;
+using exasim_test::sql_code;
 using exasim_test::test_client;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-bool ok(const json::object& response) {
-  return response.at("status") == "ok";
-}
-
-std::string sql_code(const json::object& response) {
-  REQUIRE(response.at("status") == "error");
-  return std::string(response.at("exception").at("sqlCode").as_string());
-}
-
-json::value first_value(const json::object& response) {
-  return response.at("responseData").at("results").at(0).at("resultSet").at("data").at(0).at(0);
-}
-
-template <class Condition> bool eventually(Condition condition) {
-  for (int i = 0; i < 1000; ++i) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
-} // namespace
 
 TEST_CASE("drop_any_session drops the live session the pick names", "[exasim][chaos]") {
   exasim::server sim;

@@ -1,5 +1,6 @@
 // exasim's session control and robustness: KILL SESSION, drop_session, knobs, compression,
 // abort and timeouts, heartbeats, protocol violations, bad input, stop.
+#include "exasim_test_checks.hpp"
 #include "exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
@@ -10,37 +11,14 @@
 #include <atomic>
 #include <thread>
 
+using exasim_test::eventually;
+using exasim_test::first_value;
+using exasim_test::ok;
 using exasim_test::session_id_of;
+using exasim_test::sql_code;
 using exasim_test::test_client;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::string sql_code(const json::object& response) {
-  REQUIRE(response.at("status") == "error");
-  return std::string(response.at("exception").at("sqlCode").as_string());
-}
-
-bool ok(const json::object& response) {
-  return response.at("status") == "ok";
-}
-
-// Waits for an asynchronous effect; the limit is only a hang guard.
-template <class Condition> bool eventually(Condition condition) {
-  for (int i = 0; i < 1000; ++i) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
-json::value first_value(const json::object& response) {
-  return response.at("responseData").at("results").at(0).at("resultSet").at("data").at(0).at(0);
-}
-
-} // namespace
 
 TEST_CASE("KILL SESSION drops the victim's connection without a close frame", "[exasim][control]") {
   exasim::server sim;

@@ -1,6 +1,7 @@
 // exasim against hostile or careless clients and a starved host (issue 8, item 6): numbers
 // from clients are clamped before any arithmetic, accept() backs off when file descriptors
 // run out, connections that never log in are reaped, results are freed when closed.
+#include "exasim_test_checks.hpp"
 #include "exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
@@ -17,36 +18,13 @@
 #include <filesystem>
 #include <thread>
 
+using exasim_test::eventually;
+using exasim_test::first_value;
+using exasim_test::ok;
+using exasim_test::sql_code;
 using exasim_test::test_client;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-bool ok(const json::object& response) {
-  return response.at("status") == "ok";
-}
-
-std::string sql_code(const json::object& response) {
-  REQUIRE(response.at("status") == "error");
-  return std::string(response.at("exception").at("sqlCode").as_string());
-}
-
-json::value first_value(const json::object& response) {
-  return response.at("responseData").at("results").at(0).at("resultSet").at("data").at(0).at(0);
-}
-
-// Waits for an asynchronous effect; the limit is only a hang guard.
-template <class Condition> bool eventually(Condition condition) {
-  for (int i = 0; i < 1000; ++i) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
-} // namespace
 
 TEST_CASE("a huge queryTimeout does not end queries at once", "[exasim][hardening]") {
   exasim::server sim;

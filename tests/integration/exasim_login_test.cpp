@@ -1,4 +1,5 @@
 // exasim over the wire: login over ws and wss, version negotiation, session ids, refused logins.
+#include "exasim_test_checks.hpp"
 #include "exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
@@ -8,6 +9,7 @@
 #include <limits>
 
 using exasim_test::session_id_of;
+using exasim_test::sql_code;
 using exasim_test::test_client;
 namespace json = boost::json;
 
@@ -17,10 +19,6 @@ exasim::server_options quick_options() {
   exasim::server_options options;
   options.users = {{"sys", "exasol"}, {"alice", "p\xc3\xa4ss w\xc3\xb6rd"}};
   return options;
-}
-
-std::string sql_code(const json::object& response) {
-  return std::string(response.at("exception").at("sqlCode").as_string());
 }
 
 } // namespace

@@ -17,6 +17,24 @@ void parse(runtime_system_config& cfg, std::vector<std::string> args, std::strin
   REQUIRE_FALSE(err);
 }
 
+// Each case: options that no pool can run with, and the option its error must name.
+using bad_options = std::vector<std::pair<std::vector<std::string>, std::string>>;
+
+void check_refused_by_name(const bad_options& cases) {
+  for (const auto& [args, option] : cases) {
+    INFO(option);
+    runtime_system_config cfg;
+    parse(cfg, args);
+    try {
+      cfg.to_runtime_config();
+      FAIL("accepted a bad " << option);
+    } catch (const runtime_error& e) {
+      CHECK(e.code() == pool_errc::invalid_config);
+      CHECK(std::string(e.what()).find(option) != std::string::npos);
+    }
+  }
+}
+
 } // namespace
 
 TEST_CASE("pool options come from --exapool.key=value", "[runtime_options]") {
@@ -67,25 +85,14 @@ TEST_CASE("an unset max-size comes from the environment", "[runtime_options]") {
 }
 
 TEST_CASE("values no pool can run with are refused by name", "[runtime_options]") {
-  std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+  bad_options cases = {
       {{"--exapool.max-size=5000"}, "max-size"},
       {{"--exapool.max-size=2", "--exapool.min-idle=3"}, "min-idle"},
       {{"--exapool.max-size=2", "--exapool.acquire-timeout=0s"}, "acquire-timeout"},
       {{"--exapool.max-size=2", "--exapool.backoff-initial=10s", "--exapool.backoff-max=1s"},
        "backoff-initial"},
   };
-  for (auto& [args, option] : cases) {
-    INFO(option);
-    runtime_system_config cfg;
-    parse(cfg, args);
-    try {
-      cfg.to_runtime_config();
-      FAIL("accepted a bad " << option);
-    } catch (const runtime_error& e) {
-      CHECK(e.code() == pool_errc::invalid_config);
-      CHECK(std::string(e.what()).find(option) != std::string::npos);
-    }
-  }
+  check_refused_by_name(cases);
   runtime_system_config cfg;
   std::istringstream no_ini;
   CHECK(cfg.parse({"--exapool.max-size=many"}, no_ini)); // CAF names the bad value itself
@@ -114,25 +121,15 @@ TEST_CASE("supervisor limits come from the options, with their defaults", "[runt
 }
 
 TEST_CASE("supervisor limits no supervisor can run with are refused by name", "[runtime_options]") {
-  std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+  bad_options cases = {
       {{"--exapool.max-pools=0"}, "max-pools"},
       {{"--exapool.restart-period=0s"}, "restart-period"},
       {{"--exapool.pool-idle-timeout=-1s"}, "pool-idle-timeout"},
       {{"--exapool.restart-cooldown=-1s"}, "restart-cooldown"},
   };
-  for (auto& [args, option] : cases) {
-    INFO(option);
-    runtime_system_config cfg;
+  for (auto& [args, option] : cases)
     args.push_back("--exapool.max-size=2");
-    parse(cfg, args);
-    try {
-      cfg.to_runtime_config();
-      FAIL("accepted a bad " << option);
-    } catch (const runtime_error& e) {
-      CHECK(e.code() == pool_errc::invalid_config);
-      CHECK(std::string(e.what()).find(option) != std::string::npos);
-    }
-  }
+  check_refused_by_name(cases);
 }
 
 TEST_CASE("the reset, close and abort deadlines and the waiter bound come from the options",
@@ -154,23 +151,10 @@ TEST_CASE("the reset, close and abort deadlines and the waiter bound come from t
   CHECK(pool.close_timeout == caf::timespan{3s});
   CHECK(pool.abort_grace == caf::timespan{500ms});
   CHECK(pool.max_waiters == 64);
-  std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
-      {{"--exapool.reset-timeout=0s"}, "reset-timeout"},
-      {{"--exapool.close-timeout=-1s"}, "close-timeout"},
-      {{"--exapool.abort-grace=0s"}, "abort-grace"},
-      {{"--exapool.max-waiters=0"}, "max-waiters"},
-  };
-  for (auto& [args, option] : bad) {
-    INFO(option);
-    runtime_system_config bad_cfg;
-    args.push_back("--exapool.max-size=2");
-    parse(bad_cfg, args);
-    try {
-      bad_cfg.to_runtime_config();
-      FAIL("accepted a bad " << option);
-    } catch (const runtime_error& e) {
-      CHECK(e.code() == pool_errc::invalid_config);
-      CHECK(std::string(e.what()).find(option) != std::string::npos);
-    }
-  }
+  check_refused_by_name({
+      {{"--exapool.max-size=2", "--exapool.reset-timeout=0s"}, "reset-timeout"},
+      {{"--exapool.max-size=2", "--exapool.close-timeout=-1s"}, "close-timeout"},
+      {{"--exapool.max-size=2", "--exapool.abort-grace=0s"}, "abort-grace"},
+      {{"--exapool.max-size=2", "--exapool.max-waiters=0"}, "max-waiters"},
+  });
 }
