@@ -132,8 +132,11 @@ test)
   build_all
   check_format
   (cd "$build" && ctest --output-on-failure -j2 --timeout 600)
-  # The ASan+UBSan suites (./run.sh asan) join this list once their build and run are measured
-  # to fit CI's time and they pass on main (sanitizers/README.md). The fuzz targets replay their
+  # The unit, concurrency and reliability suites again under ASan+UBSan, halt_on_error=1
+  # (sanitizers/README.md: about 520 s to build without a cache and 220 s to run on 2 cores).
+  # In a subshell: the sanitizer environment must not reach the fuzz targets' own settings.
+  (run_sanitized address "$top/build-asan")
+  # The fuzz targets replay their
   # corpora (seeds and reproducers of fixed findings), then run 50,000 inputs each (exasim 1,000)
   # from a fixed seed: a real bounded run that gives the same inputs every time, so CI never
   # fails at random (timed runs differ from run to run).
