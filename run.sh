@@ -87,7 +87,7 @@ sanitizer_environment() {
 }
 
 # The suites CI runs under a sanitizer (see sanitized_suites in CMakeLists.txt).
-sanitized_suites_labels='^(unit|concurrency|reliability)$'
+sanitized_suites_labels='^(unit|concurrency|reliability|sanitized)$'
 
 run_sanitized() { # $1: address or thread, $2: build directory
   sanitizer_environment
