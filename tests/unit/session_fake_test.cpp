@@ -251,6 +251,40 @@ TEST_CASE("session a statement longer than the socket timeout is not reported fa
   self->send_exit(session, caf::exit_reason::user_shutdown);
 }
 
+// A session serves its requests one after another even when they arrive together: the second
+// waits in the mailbox (skipped while the session is busy) instead of running beside the first.
+TEST_CASE("session requests sent together are served one after another, in order",
+          "[session][order]") {
+  auto plan = std::make_shared<fake_plan>();
+  plan->detached = true;
+  runtime rt{fake_runtime_config(plan)}; // 5 connections: a second statement could run at once
+  auto creds = fake_credentials();
+  auto session = rt.spawn_session(creds);
+  caf::scoped_actor self{rt.system()};
+  auto started = std::chrono::steady_clock::now();
+  auto slow = self->request(session, hang_guard, execute_atom::value, std::string("sleep 300"));
+  auto quick = self->request(session, hang_guard, query_atom::value, std::string("state"));
+  std::optional<std::chrono::steady_clock::duration> quick_after;
+  quick.receive(
+      [&](exasol::result_set&) { quick_after = std::chrono::steady_clock::now() - started; },
+      [&](caf::error& e) { FAIL(rt.system().render(e)); });
+  slow.receive([](query_result&) {}, [&](caf::error& e) { FAIL(rt.system().render(e)); });
+  REQUIRE(quick_after);
+  CHECK(*quick_after >= 300ms); // it waited for the first (a lower bound: never flaky)
+  // A transaction sent in one go keeps its statements on its lease, in order.
+  auto began = self->request(session, hang_guard, begin_atom::value);
+  auto dirty = self->request(session, hang_guard, execute_atom::value, std::string("dirty"));
+  auto inside = self->request(session, hang_guard, query_atom::value, std::string("state"));
+  auto committed = self->request(session, hang_guard, commit_atom::value);
+  auto fail = [&](caf::error& e) { FAIL(rt.system().render(e)); };
+  began.receive([](bool ok) { CHECK(ok); }, fail);
+  dirty.receive([](query_result&) {}, fail);
+  inside.receive([](exasol::result_set& rows) { CHECK(dirty_flag(rows) == 1); }, fail);
+  committed.receive([](bool ok) { CHECK(ok); }, fail);
+  CHECK(rt.stats(creds).opened == 1); // one connection served it all
+  self->send_exit(session, caf::exit_reason::user_shutdown);
+}
+
 // Issue 8, item 1: a session that gives up on its statement tells the pool, which aborts the
 // statement on its connection (abort_running), so nothing goes on running unseen and the
 // connection serves the next borrower at once instead of after the statement.
