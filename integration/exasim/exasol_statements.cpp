@@ -1,5 +1,6 @@
 #include "integration/exasim/exasol_statements.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <vector>
@@ -275,6 +276,54 @@ bool mentions_word(std::string_view sql, std::string_view word) {
       return true;
   }
   return false;
+}
+
+std::string substitute_session_functions(std::string_view sql, std::uint64_t session_id,
+                                         std::string_view user) {
+  if (!mentions_word(sql, "CURRENT_SESSION") && !mentions_word(sql, "CURRENT_USER"))
+    return std::string(sql);
+  std::string quoted_user = "'";
+  for (char c : upper_ascii(user)) // Exasol's user names are identifiers: upper-cased
+    quoted_user += c == '\'' ? std::string("''") : std::string(1, c);
+  quoted_user += '\'';
+  std::string out;
+  std::size_t i = 0;
+  auto copy_until = [&](std::size_t end) {
+    out.append(sql.substr(i, end - i));
+    i = end;
+  };
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (sql.substr(i, 2) == "--") {
+      auto end = sql.find('\n', i);
+      copy_until(end == std::string_view::npos ? sql.size() : end);
+    } else if (sql.substr(i, 2) == "/*") {
+      auto end = sql.find("*/", i + 2);
+      copy_until(end == std::string_view::npos ? sql.size() : end + 2);
+    } else if (c == '"' || c == '\'') {
+      auto end = i + 1; // a doubled quote reads as two quoted runs: copied the same way
+      while (end < sql.size() && sql[end] != c)
+        ++end;
+      copy_until(std::min(end + 1, sql.size()));
+    } else if (is_word_char(c)) {
+      auto end = i;
+      while (end < sql.size() && is_word_char(sql[end]))
+        ++end;
+      auto word = upper_ascii(sql.substr(i, end - i));
+      if (word == "CURRENT_SESSION") {
+        out += std::to_string(session_id);
+        i = end;
+      } else if (word == "CURRENT_USER") {
+        out += quoted_user;
+        i = end;
+      } else {
+        copy_until(end);
+      }
+    } else {
+      copy_until(i + 1);
+    }
+  }
+  return out;
 }
 
 exasol_statement classify_statement(std::string_view sql) {

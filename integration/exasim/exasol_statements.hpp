@@ -54,4 +54,11 @@ bool mentions_word(std::string_view sql, std::string_view word);
 // Exasol's identifier rule: unquoted names are upper-cased.
 std::string upper_ascii(std::string_view text);
 
+// Exasol's session functions, which need no parentheses (SELECT CURRENT_SESSION), as SQLite
+// literals: CURRENT_SESSION becomes the session id, CURRENT_USER the quoted user name (upper
+// case). Words inside string literals, quoted identifiers and comments stay as they are. Alias
+// the column (AS ...): SQLite names an unaliased one by the literal.
+std::string substitute_session_functions(std::string_view sql, std::uint64_t session_id,
+                                         std::string_view user);
+
 } // namespace exasim

@@ -242,6 +242,10 @@ public:
     if (classify_statement(sql).what != exasol_statement::kind::other)
       return sql_error{"0A000", "exasim cannot prepare this Exasol statement; execute it" +
                                     session_suffix(who_.session_id)};
+    return prepare_sql(substitute_session_functions(sql, who_.session_id, who_.user_name));
+  }
+
+  std::variant<prepared_statement_info, sql_error> prepare_sql(const std::string& sql) {
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
@@ -435,9 +439,10 @@ private:
     return out;
   }
 
-  execution run_sql(const std::string& sql, attribute_set& attributes) {
+  execution run_sql(const std::string& exasol_sql, attribute_set& attributes) {
     if (auto error = begin_if_needed(attributes))
       return fail(*error);
+    auto sql = substitute_session_functions(exasol_sql, who_.session_id, who_.user_name);
     for (const char* view : session_views)
       if (mentions_word(sql, view)) {
         refresh_session_tables();

@@ -406,6 +406,25 @@ TEST_CASE("EXA_ALL_SESSIONS shows one row per live session", "[exasim][sql]") {
   CHECK(a.result_set("SELECT COUNT(*) AS N FROM EXA_ALL_SESSIONS").at("data").at(0).at(0) == 1);
 }
 
+TEST_CASE("CURRENT_SESSION and CURRENT_USER name the asking session", "[exasim][sql]") {
+  exasim::server sim;
+  sim.start();
+  logged_in a(sim), b(sim, true);
+  for (auto* s : {&a, &b}) {
+    auto set = s->result_set("SELECT CURRENT_SESSION AS S, CURRENT_USER AS U");
+    const auto& id = set.at("data").at(0).at(0);
+    CHECK((id.is_string() ? std::string(id.as_string()) : json::serialize(id)) ==
+          std::to_string(s->id));
+    CHECK(set.at("data").at(1).at(0) == "SYS");
+    // The same session as EXA_ALL_SESSIONS lists it.
+    CHECK(s->result_set("SELECT COUNT(*) AS N FROM EXA_ALL_SESSIONS WHERE SESSION_ID = "
+                        "CURRENT_SESSION AND USER_NAME = CURRENT_USER")
+              .at("data")
+              .at(0)
+              .at(0) == 1);
+  }
+}
+
 TEST_CASE("exasim serves concurrent writers from several sessions", "[exasim][sql]") {
   exasim::server sim;
   sim.start();

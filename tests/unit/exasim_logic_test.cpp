@@ -135,6 +135,20 @@ TEST_CASE("Exasol-only statements are recognised and the rest left to SQLite",
   CHECK(classify_statement("SELECT 'OPEN SCHEMA x'").what == kind::other);
 }
 
+TEST_CASE("CURRENT_SESSION and CURRENT_USER become literals outside quotes and comments",
+          "[exasim][statements]") {
+  CHECK(substitute_session_functions("SELECT CURRENT_SESSION AS s, current_user AS u", 42, "sys") ==
+        "SELECT 42 AS s, 'SYS' AS u");
+  // Quoted, commented or part of a longer word: untouched.
+  std::string untouched = "SELECT 'CURRENT_SESSION', \"CURRENT_USER\", MY_CURRENT_SESSION -- "
+                          "CURRENT_SESSION\n/* CURRENT_USER */ FROM t";
+  CHECK(substitute_session_functions(untouched, 42, "sys") == untouched);
+  // A user name with a quote stays one SQL literal.
+  CHECK(substitute_session_functions("SELECT CURRENT_USER", 1, "o'neil") == "SELECT 'O''NEIL'");
+  // SQL without them comes back as it was.
+  CHECK(substitute_session_functions("SELECT 1", 7, "sys") == "SELECT 1");
+}
+
 TEST_CASE("mentions_word finds whole words only", "[exasim][statements]") {
   CHECK(mentions_word("select * from exa_all_sessions", "EXA_ALL_SESSIONS"));
   CHECK(mentions_word("SELECT COUNT(*) FROM EXA_ALL_SESSIONS;", "EXA_ALL_SESSIONS"));
