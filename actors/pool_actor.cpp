@@ -400,16 +400,21 @@ caf::error refusal_error(const pool_core::borrow_answer& a) {
   return make_error(code_of(a.code), a.text);
 }
 
-caf::result<lease> on_borrow(pool_pointer self) {
+// Asks the core for a connection of kind `w` for the current sender: `granted` turns a
+// granted slot into the answer, `waiting` makes the wait kept for a queued one (a promise the
+// core's serve effect fulfils later).
+template <class T, class OnGranted, class MakeWait>
+caf::result<T> take_connection(pool_pointer self, pool_core::want w, OnGranted granted,
+                               MakeWait waiting) {
   auto& st = self->state;
-  auto answer = st.core->borrow(clock_type::now(), track_borrower(self), pool_core::want::lease);
+  auto answer = st.core->borrow(clock_type::now(), track_borrower(self), w);
   switch (answer.what) {
   case pool_core::borrow_answer::kind::granted:
     run_effects(self);
-    return lease{caf::actor_cast<caf::actor>(st.conns[answer.slot].conn), answer.lease_id};
+    return granted(st.conns[answer.slot].conn, answer.lease_id);
   case pool_core::borrow_answer::kind::queued: {
-    auto promise = self->make_response_promise<lease>();
-    st.waits.emplace(answer.waiter, promise);
+    auto promise = self->make_response_promise<T>();
+    st.waits.emplace(answer.waiter, waiting(promise));
     run_effects(self); // may serve it already
     return promise;
   }
@@ -420,30 +425,30 @@ caf::result<lease> on_borrow(pool_pointer self) {
   return refusal_error(answer);
 }
 
+caf::result<lease> on_borrow(pool_pointer self) {
+  return take_connection<lease>(
+      self, pool_core::want::lease,
+      [](const connection_actor& conn, std::uint64_t lease_id) -> caf::result<lease> {
+        return lease{caf::actor_cast<caf::actor>(conn), lease_id};
+      },
+      [](caf::typed_response_promise<lease> promise) { return promise; });
+}
+
 // A statement outside a transaction: a connection exactly as for a borrow, and the statement
 // is delegated to it (execute-and-release), so the connection answers the sender directly and
 // tells the pool (released). The sender stays tracked until then: if it dies while the
 // statement runs, the statement is aborted.
 caf::result<query_result> on_statement(pool_pointer self, std::string& sql) {
-  auto& st = self->state;
-  auto answer =
-      st.core->borrow(clock_type::now(), track_borrower(self), pool_core::want::statement);
-  switch (answer.what) {
-  case pool_core::borrow_answer::kind::granted:
-    run_effects(self);
-    return self->delegate(st.conns[answer.slot].conn, execute_atom::value, answer.lease_id,
-                          std::move(sql), release_atom::value);
-  case pool_core::borrow_answer::kind::queued: {
-    auto promise = self->make_response_promise<query_result>();
-    st.waits.emplace(answer.waiter, statement_wait{promise, std::move(sql)});
-    run_effects(self); // may serve it already
-    return promise;
-  }
-  case pool_core::borrow_answer::kind::refused:
-    break;
-  }
-  run_effects(self);
-  return refusal_error(answer);
+  return take_connection<query_result>(
+      self, pool_core::want::statement,
+      [self, &sql](const connection_actor& conn,
+                   std::uint64_t lease_id) -> caf::result<query_result> {
+        return self->delegate(conn, execute_atom::value, lease_id, std::move(sql),
+                              release_atom::value);
+      },
+      [&sql](caf::typed_response_promise<query_result> promise) {
+        return statement_wait{promise, std::move(sql)};
+      });
 }
 
 // A sender that was never a borrower has nothing to abort, so it is not tracked for it.

@@ -353,14 +353,18 @@ void pool_core::dirty(time_point now, std::uint64_t lease_id) {
 
 // --- connection life cycle ----------------------------------------------------------------
 
+// The slot's connection is asked to do what `phase` means, by `deadline` (then it is killed).
+void pool_core::start_request(slot_id s, phase p, time_point deadline, effect::kind what) {
+  set_phase(s, p);
+  slots_[s].deadline = deadline;
+  want_timer(deadline);
+  emit(what, s);
+}
+
 void pool_core::start_open(time_point now, job_id job) {
   auto s = allocate_slot();
-  set_phase(s, phase::opening);
-  auto& sl = slots_[s]; // a free slot holds the defaults (connection_down resets it)
-  sl.prewarm_job = job;
-  sl.deadline = now + config_.open_timeout;
-  want_timer(sl.deadline);
-  emit(effect::kind::open, s);
+  slots_[s].prewarm_job = job; // a free slot holds the defaults (connection_down resets it)
+  start_request(s, phase::opening, now + config_.open_timeout, effect::kind::open);
 }
 
 void pool_core::finish_prewarm(job_id job, const std::string* failure) {
@@ -459,11 +463,7 @@ void pool_core::spawn_failed(time_point now, slot_id s, const std::string& text)
 }
 
 void pool_core::close_slot(time_point now, slot_id s) {
-  set_phase(s, phase::closing);
-  auto& sl = slots_[s];
-  sl.deadline = now + config_.close_timeout;
-  want_timer(sl.deadline);
-  emit(effect::kind::close, s);
+  start_request(s, phase::closing, now + config_.close_timeout, effect::kind::close);
 }
 
 // The connection actor stops now; its slot stays taken until it is down, because its server
@@ -483,11 +483,7 @@ void pool_core::retire(time_point now, slot_id s) {
 }
 
 void pool_core::start_validate(time_point now, slot_id s) {
-  set_phase(s, phase::validating);
-  auto& sl = slots_[s];
-  sl.deadline = now + config_.validation_timeout;
-  want_timer(sl.deadline);
-  emit(effect::kind::validate, s);
+  start_request(s, phase::validating, now + config_.validation_timeout, effect::kind::validate);
 }
 
 void pool_core::validated(time_point now, slot_id s, bool ok) {
@@ -508,13 +504,9 @@ void pool_core::validated(time_point now, slot_id s, bool ok) {
 
 // Back to the baseline; then validated too when `then_validate` (a reclaimed lease).
 void pool_core::start_reset(time_point now, slot_id s, bool then_validate) {
-  set_phase(s, phase::resetting);
-  auto& sl = slots_[s];
-  sl.then_validate = then_validate;
-  sl.deadline = now + config_.reset_timeout;
-  want_timer(sl.deadline);
+  slots_[s].then_validate = then_validate;
   ++counters_.resets;
-  emit(effect::kind::reset, s);
+  start_request(s, phase::resetting, now + config_.reset_timeout, effect::kind::reset);
 }
 
 void pool_core::reset_done(time_point now, slot_id s, bool ok) {

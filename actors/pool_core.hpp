@@ -231,6 +231,7 @@ private:
   void take_back(time_point now, slot_id s);
   void make_available(time_point now, slot_id s);
   void start_open(time_point now, job_id job);
+  void start_request(slot_id s, phase p, time_point deadline, effect::kind what);
   void start_validate(time_point now, slot_id s);
   void start_reset(time_point now, slot_id s, bool then_validate);
   void close_slot(time_point now, slot_id s);

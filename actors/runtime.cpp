@@ -179,17 +179,16 @@ T runtime::ask_session(const credentials& creds, Request request) {
   // only backs it up, so reaching it means the statement was given up, not that a connection
   // was lost.
   auto config = session_config_for(config_.pool, config_.slack);
-  auto guard = statement_guard(creds, config);
-  auto timeout = guard ? caf::duration{config.acquire_timeout + *guard + config_.slack}
-                       : caf::duration{caf::infinite};
-  request(self, session, timeout)
+  std::optional<caf::timespan> limit;
+  if (auto guard = statement_guard(creds, config))
+    limit = config.acquire_timeout + *guard + config_.slack;
+  request(self, session, limit ? caf::duration{*limit} : caf::duration{caf::infinite})
       .receive([&](T& x) { value = std::move(x); },
                [&](caf::error& err) {
-                 auto shown =
-                     guard ? config.acquire_timeout + *guard + config_.slack : caf::timespan{0};
                  auto code = err == caf::sec::request_timeout ? pool_errc::statement_aborted
                                                               : pool_errc::connection_lost;
-                 failure = exapool_error_from(err, code, "statement", shown);
+                 failure =
+                     exapool_error_from(err, code, "statement", limit.value_or(caf::timespan{0}));
                });
   self->send_exit(session, caf::exit_reason::user_shutdown);
   if (!value)
