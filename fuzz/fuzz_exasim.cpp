@@ -15,11 +15,12 @@
 // for 20 s more is reported as a hang.
 #include "fuzz/fuzz_check.hpp"
 
-#include "integration/exasim/server_state.hpp"
-#include "integration/exasim/session_core.hpp"
+#include "integration/exasim/blocking_engine.hpp"
 #include "integration/exasim/sqlite_engine.hpp"
-#include "integration/exasim/transport.hpp"
 #include "integration/exasol/codec.hpp"
+#include "integration/front/front_state.hpp"
+#include "integration/front/session_core.hpp"
+#include "integration/front/transport.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -45,7 +46,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 // What session_core would put on the wire.
-class recording_transport : public exasim::transport {
+class recording_transport : public exafront::transport {
 public:
   void send(std::string payload, bool binary) override {
     if (binary)
@@ -72,14 +73,17 @@ const exasol::codec::rsa_key_pair& shared_key() {
 class harness {
 public:
   harness() : temp_dir_(make_temp_dir()) {
-    exasim::server_options options;
+    exafront::front_options options;
     options.fresh_rsa_key_per_session = false;
     options.max_message_bytes = 1u << 20;
-    state_ = std::make_shared<exasim::server_state>(options, 1); // one worker: see settle()
-    state_->db_engine = std::make_unique<exasim::sqlite_engine>(temp_dir_ + "/exasim.db", *state_,
-                                                                std::chrono::milliseconds(100));
+    options.worker_threads = 1; // see settle()
+    state_ = std::make_shared<exafront::front_state>(options);
+    state_->db_engine = std::make_unique<exasim::blocking_engine>(
+        std::make_unique<exasim::sqlite_engine>(temp_dir_ + "/exasim.db", *state_,
+                                                std::chrono::milliseconds(100)),
+        exasim::credential_store{{{"sys", "exasol"}}, {}, {}}, state_->workers);
     state_->shared_key = shared_key();
-    core_ = std::make_shared<exasim::session_core>(state_, transport_, asio::make_strand(io_));
+    core_ = std::make_shared<exafront::session_core>(state_, transport_, asio::make_strand(io_));
   }
 
   ~harness() {
@@ -180,9 +184,9 @@ private:
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::string temp_dir_;
-  std::shared_ptr<exasim::server_state> state_;
+  std::shared_ptr<exafront::front_state> state_;
   std::shared_ptr<recording_transport> transport_ = std::make_shared<recording_transport>();
-  std::shared_ptr<exasim::session_core> core_;
+  std::shared_ptr<exafront::session_core> core_;
 };
 
 std::vector<std::string_view> lines(std::string_view text) {

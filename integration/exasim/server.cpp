@@ -1,10 +1,11 @@
 #include "integration/exasim/server.hpp"
 
-#include "integration/exasim/listener.hpp"
-#include "integration/exasim/server_state.hpp"
-#include "integration/exasim/session_core.hpp"
+#include "integration/exasim/blocking_engine.hpp"
 #include "integration/exasim/sqlite_engine.hpp"
-#include "integration/exasim/tls.hpp"
+#include "integration/front/front_state.hpp"
+#include "integration/front/listener.hpp"
+#include "integration/front/session_core.hpp"
+#include "integration/front/tls.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -15,9 +16,13 @@
 
 namespace exasim {
 
+using exafront::front_state;
+using exafront::listener;
+using exafront::tls_material;
+
 struct server::impl {
   server_options options;
-  std::shared_ptr<server_state> state;
+  std::shared_ptr<front_state> state;
   std::unique_ptr<boost::asio::io_context> ioc;
   std::shared_ptr<listener> accept;
   std::vector<std::thread> threads;
@@ -46,7 +51,7 @@ std::string server::impl::make_temp_database() {
 namespace {
 
 // Adds the cumulative counters of `s` (not the "now" ones: sessions, connections, results).
-void counters_add(counters& total, const server_state& s) {
+void counters_add(counters& total, const front_state& s) {
   total.sessions_opened += s.sessions_opened;
   total.sessions_closed += s.sessions_closed;
   total.failed_logins += s.failed_logins;
@@ -58,6 +63,24 @@ void counters_add(counters& total, const server_state& s) {
   total.latency_spikes += s.latency_spikes;
 }
 
+exafront::front_options front_options_of(const server_options& o) {
+  exafront::front_options f;
+  f.name = "exasim";
+  f.host = o.host;
+  f.require_tls = o.require_tls;
+  f.max_protocol_version = o.max_protocol_version;
+  f.max_message_bytes = o.max_message_bytes;
+  f.login_timeout = o.login_timeout;
+  f.fresh_rsa_key_per_session = o.fresh_rsa_key_per_session;
+  f.worker_threads = o.engine_threads; // SQLite's calls run there too (blocking_engine)
+  f.login_latency = o.login_latency;
+  f.query_latency = o.query_latency;
+  f.max_sessions = o.max_sessions;
+  f.refuse_logins = o.refuse_logins;
+  f.chaos_seed = o.chaos_seed;
+  return f;
+}
+
 } // namespace
 
 void server::impl::start() {
@@ -67,23 +90,28 @@ void server::impl::start() {
   // the data.
   bool restart = state != nullptr;
   if (tls.certificate_pem.empty())
-    tls = options.cert_file.empty() ? make_self_signed_certificate()
-                                    : load_certificate(options.cert_file, options.key_file);
+    tls = options.cert_file.empty()
+              ? exafront::make_self_signed_certificate()
+              : exafront::load_certificate(options.cert_file, options.key_file);
   std::uint64_t first_session = 0;
   if (restart) {
     counters_add(retired, *state);
     first_session = state->session_counter();
   }
-  state = std::make_shared<server_state>(options, options.engine_threads, first_session);
+  state = std::make_shared<front_state>(front_options_of(options), first_session);
   state->set_latency_spikes(spike_probability, spike.count());
   if (database.empty())
     database = options.database_file.empty() ? make_temp_database() : options.database_file;
   try {
-    state->db_engine = std::make_unique<sqlite_engine>(database, *state, options.lock_wait_timeout);
+    state->db_engine = std::make_unique<blocking_engine>(
+        std::make_unique<sqlite_engine>(database, *state, options.lock_wait_timeout),
+        credential_store{options.users, options.access_tokens, options.refresh_tokens},
+        state->workers);
     if (!options.fresh_rsa_key_per_session)
       state->shared_key = exasol::codec::rsa_key_pair::generate(1024);
     ioc = std::make_unique<boost::asio::io_context>(std::max(1, options.threads));
-    accept = start_listener(*ioc, options.host, port != 0 ? port : options.port, tls, state);
+    accept =
+        exafront::start_listener(*ioc, options.host, port != 0 ? port : options.port, tls, state);
   } catch (...) {
     state->workers.join();
     state->db_engine.reset();

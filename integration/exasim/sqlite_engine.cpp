@@ -189,7 +189,7 @@ std::string timestamp_now(std::chrono::system_clock::time_point t) {
 
 const char* const session_views[] = {"EXA_ALL_SESSIONS", "EXA_DBA_SESSIONS", "EXA_USER_SESSIONS"};
 
-class sqlite_session : public engine_session {
+class sqlite_session : public sync_session {
 public:
   sqlite_session(sqlite_engine& engine, session_identity who)
       : engine_(engine), who_(std::move(who)),
@@ -647,7 +647,7 @@ sqlite_engine::sqlite_engine(std::string database_path, engine_host& host,
   exec_or_throw(db.get(), "PRAGMA synchronous=NORMAL");
 }
 
-std::unique_ptr<engine_session> sqlite_engine::open_session(const session_identity& who) {
+std::unique_ptr<sync_session> sqlite_engine::open_session(const session_identity& who) {
   return std::make_unique<sqlite_session>(*this, who);
 }
 

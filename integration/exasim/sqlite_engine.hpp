@@ -6,7 +6,7 @@
 // Exasol (a writer waits for the other transaction, then goes on or collides).
 #pragma once
 
-#include "integration/exasim/engine.hpp"
+#include "integration/exasim/sync_engine.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -15,14 +15,14 @@
 
 namespace exasim {
 
-class sqlite_engine : public engine {
+class sqlite_engine : public sync_engine {
 public:
   // Opens (creating it if needed) the database and switches it to WAL mode; throws
   // std::runtime_error naming the cause.
   sqlite_engine(std::string database_path, engine_host& host,
                 std::chrono::milliseconds lock_wait_timeout = std::chrono::milliseconds(5000));
 
-  std::unique_ptr<engine_session> open_session(const session_identity& who) override;
+  std::unique_ptr<sync_session> open_session(const session_identity& who) override;
 
   // Schemas are names only: SQLite has one namespace (see README).
   bool create_schema(const std::string& name);

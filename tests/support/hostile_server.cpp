@@ -3,8 +3,8 @@
 // stay open, and registered, until the thread that owns them is done with them).
 #include "tests/support/hostile_server.hpp"
 
-#include "integration/exasim/tls.hpp"
 #include "integration/exasol/codec.hpp"
+#include "integration/front/tls.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -81,7 +81,7 @@ std::string frame_header(bool text, std::size_t size) {
 struct hostile_server_state {
   hostile_server_state(scenario s, hostile_server_options o) : play(std::move(s)), opts(o) {
     if (opts.tls) {
-      material = exasim::make_self_signed_certificate();
+      material = exafront::make_self_signed_certificate();
       tls_ctx.use_certificate_chain(net::buffer(material.certificate_pem));
       tls_ctx.use_private_key(net::buffer(material.private_key_pem), ssl::context::pem);
     }
@@ -89,7 +89,7 @@ struct hostile_server_state {
 
   scenario play;
   hostile_server_options opts;
-  exasim::tls_material material;
+  exafront::tls_material material;
   net::io_context ioc; // only for constructing sockets: every call below is blocking
   ssl::context tls_ctx{ssl::context::tls_server};
   tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};

@@ -1,9 +1,9 @@
 // exasim's pure logic: Exasol typing of SQLite values, the Exasol-only statement matcher,
 // session attributes and the result encoding (inline, handles, fetch chunks).
-#include "integration/exasim/attributes.hpp"
 #include "integration/exasim/exasol_statements.hpp"
-#include "integration/exasim/protocol.hpp"
 #include "integration/exasim/value_types.hpp"
+#include "integration/front/attributes.hpp"
+#include "integration/front/protocol.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 #include <limits>
 
 using namespace exasim;
+using namespace exafront;
 namespace json = boost::json;
 
 namespace {

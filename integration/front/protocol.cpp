@@ -1,9 +1,9 @@
-#include "integration/exasim/protocol.hpp"
+#include "integration/front/protocol.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
-namespace exasim {
+namespace exafront {
 namespace {
 
 void truncate_rows(result_set& rows, std::size_t max_rows) {
@@ -168,4 +168,4 @@ boost::json::object encode_results(std::vector<statement_result> results, result
   return {{"numResults", encoded.size()}, {"results", std::move(encoded)}};
 }
 
-} // namespace exasim
+} // namespace exafront

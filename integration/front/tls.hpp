@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace exasim {
+namespace exafront {
 
 struct tls_material {
   std::string certificate_pem, private_key_pem;
@@ -17,4 +17,4 @@ tls_material make_self_signed_certificate();
 // Reads a PEM certificate and key; throws std::runtime_error naming the file that failed.
 tls_material load_certificate(const std::string& cert_file, const std::string& key_file);
 
-} // namespace exasim
+} // namespace exafront

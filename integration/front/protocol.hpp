@@ -3,7 +3,7 @@
 // no sockets, no engine.
 #pragma once
 
-#include "integration/exasim/engine.hpp"
+#include "integration/front/engine.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-namespace exasim {
+namespace exafront {
 
 // From this many rows on a result set is sent as a handle, to be read with fetch.
 constexpr std::size_t handle_threshold_rows = 1000;
@@ -92,4 +92,4 @@ boost::json::object encode_results(std::vector<statement_result> results, result
 // About how many bytes `v` takes in JSON (for fetch's numBytes budget).
 std::size_t approximate_json_size(const boost::json::value& v);
 
-} // namespace exasim
+} // namespace exafront

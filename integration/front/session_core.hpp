@@ -1,13 +1,13 @@
 // The protocol logic of one connection, independent of Beast: the login state machine,
 // command dispatch, attributes, result handles, query latency, timeouts, aborts and
-// heartbeats. It runs on its connection's strand; engine calls run on the worker threads and
-// come back to the strand with their result.
+// heartbeats. It runs on its connection's strand; the engine's calls complete on any thread
+// and come back to the strand with their result.
 #pragma once
 
-#include "integration/exasim/attributes.hpp"
-#include "integration/exasim/engine.hpp"
-#include "integration/exasim/protocol.hpp"
-#include "integration/exasim/transport.hpp"
+#include "integration/front/attributes.hpp"
+#include "integration/front/engine.hpp"
+#include "integration/front/protocol.hpp"
+#include "integration/front/transport.hpp"
 
 #include "integration/exasol/codec.hpp"
 
@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
-namespace exasim {
+namespace exafront {
 
-class server_state;
+class front_state;
 
 class session_core : public std::enable_shared_from_this<session_core> {
 public:
-  session_core(std::shared_ptr<server_state> state, std::weak_ptr<transport> connection,
+  session_core(std::shared_ptr<front_state> state, std::weak_ptr<transport> connection,
                boost::asio::any_io_executor strand);
   ~session_core();
 
@@ -48,19 +48,19 @@ public:
 
 private:
   enum class phase { awaiting_login, awaiting_credentials, logging_in, logged_in, closing };
-  using engine_job = std::function<execution(engine_session&, attribute_set&)>;
+  using engine_job = std::function<void(engine_session&, attribute_set&, done<execution>)>;
   using execution_handler = std::function<void(execution)>;
 
   void handle(boost::json::object request);
   void handle_while_busy(const boost::json::object* request);
   void handle_login(const boost::json::object& request, bool token);
   void handle_credentials(const boost::json::object& request);
-  void finish_login(bool credentials_ok, std::string user, boost::json::object request);
-  void fail_login(const std::string& text);
+  void finish_login(bool readable, login_request login, boost::json::object request);
+  void on_session_opened(session_row row, login_outcome outcome);
+  void fail_login(const sql_error& refusal);
   void on_login_deadline();
   // Frees result rows on a worker thread (5 M rows take a while to free).
   void release_rows(std::vector<std::shared_ptr<const result_set>> rows);
-  void open_engine_session(std::uint64_t id, std::string user);
   void dispatch(const std::string& command, boost::json::object& request);
 
   void cmd_execute(const boost::json::object& request);
@@ -83,6 +83,8 @@ private:
   void respond_execution(execution result);
 
   template <class Work, class Done> void on_worker(Work work, Done done);
+  // A completion for the engine: runs `then` on the strand, unless the connection is gone.
+  template <class T> done<T> on_strand(std::function<void(T)> then);
 
   void begin_request();
   void respond(boost::json::object response);
@@ -90,7 +92,7 @@ private:
   void protocol_violation(const std::string& text);
   std::string suffix() const;
 
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
   std::weak_ptr<transport> connection_;
   boost::asio::any_io_executor strand_;
   boost::asio::steady_timer latency_timer_, timeout_timer_, heartbeat_timer_, login_timer_;
@@ -116,4 +118,4 @@ private:
   bool running_ = false, in_engine_ = false, aborted_ = false, timed_out_ = false;
 };
 
-} // namespace exasim
+} // namespace exafront

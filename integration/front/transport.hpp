@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace exasim {
+namespace exafront {
 
 class transport {
 public:
@@ -22,4 +22,4 @@ public:
   virtual std::string peer_address() const = 0;
 };
 
-} // namespace exasim
+} // namespace exafront

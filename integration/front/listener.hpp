@@ -4,7 +4,7 @@
 // listener.cpp.
 #pragma once
 
-#include "integration/exasim/tls.hpp"
+#include "integration/front/tls.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -14,9 +14,9 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace exasim {
+namespace exafront {
 
-class server_state;
+class front_state;
 
 class listener {
 public:
@@ -32,6 +32,6 @@ public:
 // Binds and starts accepting; throws std::runtime_error naming the cause.
 std::shared_ptr<listener> start_listener(boost::asio::io_context& ioc, const std::string& host,
                                          std::uint16_t port, const tls_material& tls,
-                                         std::shared_ptr<server_state> state);
+                                         std::shared_ptr<front_state> state);
 
-} // namespace exasim
+} // namespace exafront

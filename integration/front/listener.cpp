@@ -1,8 +1,8 @@
-#include "integration/exasim/listener.hpp"
+#include "integration/front/listener.hpp"
 
-#include "integration/exasim/server_state.hpp"
-#include "integration/exasim/session_core.hpp"
-#include "integration/exasim/transport.hpp"
+#include "integration/front/front_state.hpp"
+#include "integration/front/session_core.hpp"
+#include "integration/front/transport.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,7 +19,7 @@
 #include <deque>
 #include <future>
 
-namespace exasim {
+namespace exafront {
 namespace {
 
 namespace asio = boost::asio;
@@ -45,7 +45,7 @@ void fail(beast::error_code, const char*) {}
 // ws_session) lets it go; moved from stage to stage.
 class connection_token {
 public:
-  explicit connection_token(std::shared_ptr<server_state> state) : state_(std::move(state)) {
+  explicit connection_token(std::shared_ptr<front_state> state) : state_(std::move(state)) {
     ++state_->connections;
   }
   connection_token(connection_token&& other) noexcept : state_(std::move(other.state_)) {}
@@ -56,11 +56,11 @@ public:
   }
 
 private:
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
 };
 
 // The login deadline of a connection accepted now (time_point::max(): none).
-steady::time_point login_deadline(const server_state& state) {
+steady::time_point login_deadline(const front_state& state) {
   auto limit = state.options.login_timeout;
   return limit.count() > 0 ? steady::now() + limit : steady::time_point::max();
 }
@@ -76,7 +76,7 @@ steady::time_point handshake_deadline(steady::time_point login_deadline) {
 template <class Stream>
 class ws_session : public transport, public std::enable_shared_from_this<ws_session<Stream>> {
 public:
-  ws_session(Stream&& stream, std::shared_ptr<server_state> state, bool encrypted,
+  ws_session(Stream&& stream, std::shared_ptr<front_state> state, bool encrypted,
              connection_token token, steady::time_point login_deadline)
       : ws_(std::move(stream)), state_(std::move(state)), token_(std::move(token)),
         login_deadline_(login_deadline), encrypted_(encrypted) {
@@ -96,7 +96,9 @@ public:
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "exasim"); }));
+        [name = state_->options.name](websocket::response_type& res) {
+          res.set(http::field::server, name);
+        }));
     ws_.read_message_max(state_->options.max_message_bytes);
     ws_.auto_fragment(false);
     ws_.async_accept(request,
@@ -208,7 +210,7 @@ private:
 
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
   connection_token token_;
   steady::time_point login_deadline_;
   std::shared_ptr<session_core> core_;
@@ -222,7 +224,7 @@ private:
 // Reads the HTTP upgrade request and hands the stream to a ws_session.
 template <class Stream> class upgrade : public std::enable_shared_from_this<upgrade<Stream>> {
 public:
-  upgrade(Stream&& stream, beast::flat_buffer buffer, std::shared_ptr<server_state> state,
+  upgrade(Stream&& stream, beast::flat_buffer buffer, std::shared_ptr<front_state> state,
           bool encrypted, connection_token token, steady::time_point login_deadline)
       : stream_(std::move(stream)), buffer_(std::move(buffer)), state_(std::move(state)),
         token_(std::move(token)), login_deadline_(login_deadline), encrypted_(encrypted) {}
@@ -247,7 +249,7 @@ private:
   Stream stream_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
   connection_token token_;
   steady::time_point login_deadline_;
   bool encrypted_;
@@ -256,7 +258,7 @@ private:
 // Peeks at the first bytes: a TLS ClientHello gets a TLS handshake first.
 class detector : public std::enable_shared_from_this<detector> {
 public:
-  detector(tcp::socket&& socket, ssl::context& tls, std::shared_ptr<server_state> state)
+  detector(tcp::socket&& socket, ssl::context& tls, std::shared_ptr<front_state> state)
       : stream_(std::move(socket)), tls_(tls), state_(std::move(state)), token_(state_),
         login_deadline_(login_deadline(*state_)) {}
 
@@ -298,7 +300,7 @@ private:
 
   beast::tcp_stream stream_;
   ssl::context& tls_;
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
   connection_token token_;
   steady::time_point login_deadline_;
   beast::flat_buffer buffer_;
@@ -308,7 +310,7 @@ private:
 class tcp_listener : public listener, public std::enable_shared_from_this<tcp_listener> {
 public:
   tcp_listener(asio::io_context& ioc, const tls_material& material,
-               std::shared_ptr<server_state> state)
+               std::shared_ptr<front_state> state)
       : ioc_(ioc), tls_(ssl::context::tls_server), acceptor_(asio::make_strand(ioc)),
         backoff_timer_(acceptor_.get_executor()), state_(std::move(state)) {
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -323,7 +325,8 @@ public:
     beast::error_code ec;
     auto address = asio::ip::make_address(host, ec);
     if (ec)
-      throw std::runtime_error("exasim: invalid listen address " + host + ": " + ec.message());
+      throw std::runtime_error(state_->options.name + ": invalid listen address " + host + ": " +
+                               ec.message());
     tcp::endpoint endpoint(address, port);
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec)
@@ -335,8 +338,8 @@ public:
     if (ec) {
       beast::error_code ignored;
       acceptor_.close(ignored);
-      throw std::runtime_error("exasim: cannot listen on " + host + ":" + std::to_string(port) +
-                               ": " + ec.message());
+      throw std::runtime_error(state_->options.name + ": cannot listen on " + host + ":" +
+                               std::to_string(port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     backoff_ = {};
@@ -375,7 +378,7 @@ private:
     // The I/O threads may be gone (stop after ioc.stop()): then nobody runs the strand, and
     // nothing else touches the acceptor either.
     if (finished.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
-      throw std::runtime_error("exasim: the listener did not answer within 5 s");
+      throw std::runtime_error(state_->options.name + ": the listener did not answer within 5 s");
     finished.get();
   }
 
@@ -420,7 +423,7 @@ private:
   ssl::context tls_;
   tcp::acceptor acceptor_;
   asio::steady_timer backoff_timer_;
-  std::shared_ptr<server_state> state_;
+  std::shared_ptr<front_state> state_;
   std::string host_;
   std::uint16_t port_ = 0;
   std::chrono::milliseconds backoff_{0};
@@ -430,10 +433,10 @@ private:
 
 std::shared_ptr<listener> start_listener(asio::io_context& ioc, const std::string& host,
                                          std::uint16_t port, const tls_material& tls,
-                                         std::shared_ptr<server_state> state) {
+                                         std::shared_ptr<front_state> state) {
   auto l = std::make_shared<tcp_listener>(ioc, tls, std::move(state));
   l->open(host, port);
   return l;
 }
 
-} // namespace exasim
+} // namespace exafront

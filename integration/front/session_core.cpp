@@ -1,7 +1,6 @@
-#include "integration/exasim/session_core.hpp"
+#include "integration/front/session_core.hpp"
 
-#include "integration/exasim/exasol_statements.hpp"
-#include "integration/exasim/server_state.hpp"
+#include "integration/front/front_state.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
@@ -9,7 +8,7 @@
 
 #include <algorithm>
 
-namespace exasim {
+namespace exafront {
 namespace {
 
 namespace json = boost::json;
@@ -52,7 +51,7 @@ json::object bad_request(const std::string& text) {
 
 } // namespace
 
-session_core::session_core(std::shared_ptr<server_state> state, std::weak_ptr<transport> connection,
+session_core::session_core(std::shared_ptr<front_state> state, std::weak_ptr<transport> connection,
                            boost::asio::any_io_executor strand)
     : state_(std::move(state)), connection_(std::move(connection)), strand_(strand),
       latency_timer_(strand), timeout_timer_(strand), heartbeat_timer_(strand),
@@ -260,6 +259,8 @@ void session_core::dispatch(const std::string& command, json::object& request) {
       connection->close();
     return;
   }
+  if (auto limitation = engine_->unsupported(command))
+    return respond(error_response(*limitation));
   respond(bad_request("unknown command " + command));
 }
 
@@ -313,56 +314,49 @@ void session_core::handle_login(const json::object& request, bool token) {
 void session_core::handle_credentials(const json::object& request) {
   begin_request();
   phase_ = phase::logging_in;
-  bool ok = false;
-  std::string user;
+  login_request login;
+  bool readable = true; // a password that does not decrypt is a wrong one
   if (token_login_) {
-    auto listed = [](const std::vector<std::string>& tokens, const json::string* t) {
-      return t && std::find(tokens.begin(), tokens.end(), std::string(*t)) != tokens.end();
-    };
-    ok = listed(state_->options.access_tokens, string_field(request, "accessToken")) ||
-         listed(state_->options.refresh_tokens, string_field(request, "refreshToken"));
-    user = upper_ascii(text_field(request, "username"));
-    if (user.empty())
-      user = "OPENID_USER";
+    login.token = true;
+    login.user = text_field(request, "username");
+    login.access_token = text_field(request, "accessToken");
+    login.refresh_token = text_field(request, "refreshToken");
   } else {
     auto username = string_field(request, "username");
     auto password = string_field(request, "password");
-    if (username && password && key_) {
-      user = upper_ascii(*username);
-      // Exasol user names are identifiers: unquoted they compare in upper case.
-      for (const auto& [name, secret] : state_->options.users) {
-        if (upper_ascii(name) != user)
-          continue;
-        try {
-          ok = key_->decrypt_base64(std::string(*password)) == secret;
-        } catch (const exasol::codec::codec_error&) {
-          ok = false;
-        }
+    readable = username && password && key_;
+    if (readable) {
+      login.user = std::string(*username);
+      try {
+        login.password = key_->decrypt_base64(std::string(*password));
+      } catch (const exasol::codec::codec_error&) {
+        readable = false;
       }
     }
   }
   auto delay =
       milliseconds(std::clamp<std::int64_t>(state_->login_latency_ms.load(), 0, max_latency_ms));
   latency_timer_.expires_after(delay);
-  latency_timer_.async_wait(
-      [self = shared_from_this(), ok, user, request](boost::system::error_code ec) {
-        if (ec || self->closed_)
-          return;
-        self->finish_login(ok, user, request);
-      });
+  latency_timer_.async_wait([self = shared_from_this(), readable, login = std::move(login),
+                             request](boost::system::error_code ec) mutable {
+    if (ec || self->closed_)
+      return;
+    self->finish_login(readable, std::move(login), request);
+  });
 }
 
-void session_core::finish_login(bool credentials_ok, std::string user, json::object request) {
+void session_core::finish_login(bool readable, login_request login, json::object request) {
   auto connection = connection_.lock();
   if (!connection)
     return;
-  if (!credentials_ok || state_->refuse_logins || state_->stopping)
-    return fail_login(authentication_failed);
+  if (!readable || state_->refuse_logins || state_->stopping)
+    return fail_login({"08004", authentication_failed});
   if (auto requested = request.if_contains("attributes"); requested && requested->is_object())
     if (auto error = attributes_.apply(requested->get_object()))
-      return fail_login("login: " + *error);
-  session_row row;
-  row.user_name = user;
+      return fail_login({"08004", "login: " + *error});
+  if (auto limit = state_->max_sessions.load(); limit != 0 && state_->active_sessions() >= limit)
+    return fail_login({"08004", session_limit_text(limit)}); // before the engine does work
+  auto& row = login.identity;
   row.status = "IDLE";
   row.client = text_field(request, "clientName");
   row.driver = text_field(request, "driverName");
@@ -372,64 +366,56 @@ void session_core::finish_login(bool credentials_ok, std::string user, json::obj
   row.encrypted = connection->encrypted();
   row.current_schema = attributes_.current_schema();
   row.login_time = std::chrono::system_clock::now();
-  std::uint64_t id = state_->register_session(row, weak_from_this());
-  if (id == 0) // max_sessions reached: a text a client can tell from a wrong password
-    return fail_login(session_limit_text(state_->max_sessions.load()));
-  session_id_ = id;
+  row.session_id = login.session_id = state_->next_session_id();
+  login.protocol_version = protocol_version_;
   // The Go driver asks for compression with attributes.compressionEnabled only.
   bool compress = true_field(request, "useCompression");
   if (auto requested = request.if_contains("attributes"); requested && requested->is_object())
     compress = compress || true_field(requested->get_object(), "compressionEnabled");
   compression_requested_ = compress;
-  open_engine_session(id, user);
+  state_->db_engine->open_session(
+      std::move(login), on_strand<login_outcome>([this, row](login_outcome outcome) mutable {
+        on_session_opened(std::move(row), std::move(outcome));
+      }));
 }
 
-void session_core::open_engine_session(std::uint64_t id, std::string user) {
-  auto state = state_;
-  on_worker(
-      [state, id, user]() -> std::variant<std::unique_ptr<engine_session>, std::string> {
-        try {
-          return state->db_engine->open_session({id, user});
-        } catch (const std::exception& e) {
-          return std::string(e.what());
-        }
-      },
-      [this, id](std::variant<std::unique_ptr<engine_session>, std::string> opened) {
-        if (auto error = std::get_if<std::string>(&opened)) {
-          state_->unregister_session(id);
-          session_id_ = 0;
-          return fail_login("cannot open a database session: " + *error);
-        }
-        {
-          std::lock_guard lock(engine_mutex_);
-          engine_ = std::move(std::get<0>(opened));
-        }
-        json::object response = ok_response();
-        response["responseData"] = json::object{{"sessionId", id},
-                                                {"protocolVersion", protocol_version_},
-                                                {"releaseVersion", "8.29.1"},
-                                                {"databaseName", "EXASIM"},
-                                                {"productName", "EXASolution"},
-                                                {"maxDataMessageSize", 67108864},
-                                                {"maxIdentifierLength", 128},
-                                                {"maxVarcharLength", 2000000},
-                                                {"identifierQuoteString", "\""},
-                                                {"timeZone", "UNIVERSAL"},
-                                                {"timeZoneBehavior", "INVALID SHIFT AMBIGUOUS ST"}};
-        respond(std::move(response)); // the whole login exchange is uncompressed
-        phase_ = phase::logged_in;
-        login_timer_.cancel();
-        key_.reset();
-        compression_ = compression_requested_;
-        attributes_.set_compression_enabled(compression_);
-      });
+void session_core::on_session_opened(session_row row, login_outcome outcome) {
+  if (auto refused = std::get_if<sql_error>(&outcome))
+    return fail_login(*refused);
+  auto& accepted = std::get<login_accepted>(outcome);
+  row.user_name = accepted.user_name;
+  if (!state_->register_session(row, weak_from_this())) // max_sessions, reached meanwhile
+    return fail_login({"08004", session_limit_text(state_->max_sessions.load())});
+  session_id_ = row.session_id;
+  {
+    std::lock_guard lock(engine_mutex_);
+    engine_ = std::move(accepted.session);
+  }
+  json::object response = ok_response();
+  response["responseData"] = json::object{{"sessionId", session_id_},
+                                          {"protocolVersion", protocol_version_},
+                                          {"releaseVersion", accepted.release_version},
+                                          {"databaseName", accepted.database_name},
+                                          {"productName", "EXASolution"},
+                                          {"maxDataMessageSize", 67108864},
+                                          {"maxIdentifierLength", 128},
+                                          {"maxVarcharLength", 2000000},
+                                          {"identifierQuoteString", "\""},
+                                          {"timeZone", "UNIVERSAL"},
+                                          {"timeZoneBehavior", "INVALID SHIFT AMBIGUOUS ST"}};
+  respond(std::move(response)); // the whole login exchange is uncompressed
+  phase_ = phase::logged_in;
+  login_timer_.cancel();
+  key_.reset();
+  compression_ = compression_requested_;
+  attributes_.set_compression_enabled(compression_);
 }
 
-void session_core::fail_login(const std::string& text) {
+void session_core::fail_login(const sql_error& refusal) {
   ++state_->failed_logins;
   phase_ = phase::awaiting_login;
   key_.reset();
-  respond(error_response("08004", text));
+  respond(error_response(refusal));
 }
 
 // ---- commands ----------------------------------------------------------------------------
@@ -438,9 +424,9 @@ void session_core::cmd_execute(const json::object& request) {
   auto sql = string_field(request, "sqlText");
   if (!sql)
     return respond(bad_request("execute: sqlText must be a string"));
-  run_query(
-      [sql = std::string(*sql)](engine_session& e, attribute_set& a) { return e.execute(sql, a); },
-      [this](execution result) { respond_execution(std::move(result)); });
+  run_query([sql = std::string(*sql)](engine_session& e, attribute_set& a,
+                                      done<execution> d) { e.execute({sql}, a, std::move(d)); },
+            [this](execution result) { respond_execution(std::move(result)); });
 }
 
 void session_core::cmd_execute_batch(const json::object& request) {
@@ -453,19 +439,9 @@ void session_core::cmd_execute_batch(const json::object& request) {
       return respond(bad_request("executeBatch: sqlTexts must be an array of strings"));
     statements.emplace_back(t.get_string());
   }
-  run_query(
-      [statements](engine_session& e, attribute_set& a) {
-        execution all;
-        for (const auto& sql : statements) {
-          execution one = e.execute(sql, a);
-          if (one.error) // the batch stops at the first failing statement
-            return one;
-          for (auto& r : one.results)
-            all.results.push_back(std::move(r));
-        }
-        return all;
-      },
-      [this](execution result) { respond_execution(std::move(result)); });
+  run_query([statements](engine_session& e, attribute_set& a,
+                         done<execution> d) { e.execute(statements, a, std::move(d)); },
+            [this](execution result) { respond_execution(std::move(result)); });
 }
 
 void session_core::cmd_fetch(const json::object& request) {
@@ -531,10 +507,9 @@ void session_core::cmd_create_prepared(const json::object& request) {
   auto sql = string_field(request, "sqlText");
   if (!sql)
     return respond(bad_request("createPreparedStatement: sqlText must be a string"));
-  auto self = shared_from_this();
-  on_worker(
-      [self, sql = std::string(*sql)]() { return self->engine_->prepare(sql); },
-      [this](std::variant<prepared_statement_info, sql_error> prepared) {
+  engine_->prepare(
+      std::string(*sql), attributes_,
+      on_strand<std::variant<prepared_statement_info, sql_error>>([this](auto prepared) {
         if (auto error = std::get_if<sql_error>(&prepared))
           return respond(error_response(*error));
         auto& info = std::get<prepared_statement_info>(prepared);
@@ -554,7 +529,7 @@ void session_core::cmd_create_prepared(const json::object& request) {
         json::object response = ok_response();
         response["responseData"] = std::move(data);
         respond(std::move(response));
-      });
+      }));
 }
 
 void session_core::cmd_execute_prepared(const json::object& request) {
@@ -571,44 +546,40 @@ void session_core::cmd_execute_prepared(const json::object& request) {
     data = d->get_array();
   }
   auto num_rows = static_cast<std::size_t>(rows.value_or(0));
-  run_query(
-      [h = *handle, data = std::move(data), num_rows](engine_session& e, attribute_set& a) {
-        return e.execute_prepared(h, data, num_rows, a);
-      },
-      [this](execution result) { respond_execution(std::move(result)); });
+  run_query([h = *handle, data = std::move(data), num_rows](
+                engine_session& e, attribute_set& a,
+                done<execution> d) { e.execute_prepared(h, data, num_rows, a, std::move(d)); },
+            [this](execution result) { respond_execution(std::move(result)); });
 }
 
 void session_core::cmd_close_prepared(const json::object& request) {
   auto handle = integer_field(request, "statementHandle");
   if (!handle)
     return respond(bad_request("closePreparedStatement: statementHandle must be an integer"));
-  auto self = shared_from_this();
-  on_worker([self, h = *handle]() { return self->engine_->close_prepared(h); },
-            [this, h = *handle](bool closed) {
-              if (!closed)
-                return respond(bad_request("closePreparedStatement: statement handle " +
-                                           std::to_string(h) + " is not open"));
-              respond(ok_response());
-            });
+  engine_->close_prepared(*handle, on_strand<bool>([this, h = *handle](bool closed) {
+    if (!closed)
+      return respond(bad_request("closePreparedStatement: statement handle " + std::to_string(h) +
+                                 " is not open"));
+    respond(ok_response());
+  }));
 }
 
 void session_core::cmd_set_attributes(const json::object& request) {
   json::object requested;
   if (auto a = request.if_contains("attributes"); a && a->is_object())
     requested = a->get_object();
-  auto self = shared_from_this();
-  on_worker([self]() { return self->engine_->sync_attributes(self->attributes_); },
-            [this, requested](std::optional<sql_error> error) {
-              if (error)
-                return respond(error_response(*error));
-              json::object response = ok_response();
-              json::object echoed;
-              for (const auto& [name, value] : requested) // what was asked, as it is now
-                if (auto now = attributes_.all().if_contains(name))
-                  echoed[name] = *now;
-              response["attributes"] = std::move(echoed);
-              respond(std::move(response));
-            });
+  engine_->sync_attributes(
+      attributes_, on_strand<std::optional<sql_error>>([this, requested](auto error) {
+        if (error)
+          return respond(error_response(*error));
+        json::object response = ok_response();
+        json::object echoed;
+        for (const auto& [name, value] : requested) // what was asked, as it is now
+          if (auto now = attributes_.all().if_contains(name))
+            echoed[name] = *now;
+        response["attributes"] = std::move(echoed);
+        respond(std::move(response));
+      }));
 }
 
 // ---- queries: latency, timeout, abort, heartbeat -------------------------------------------
@@ -635,18 +606,8 @@ void session_core::run_query(engine_job job, execution_handler done) {
 
 void session_core::start_engine_job(std::uint64_t query, engine_job job, execution_handler done) {
   in_engine_ = true;
-  auto self = shared_from_this();
-  on_worker(
-      [self, job = std::move(job)]() {
-        try {
-          if (auto error = self->engine_->sync_attributes(self->attributes_))
-            return execution{{}, error};
-          return job(*self->engine_, self->attributes_);
-        } catch (const std::exception& e) {
-          return execution{{}, sql_error{"00000", std::string("internal error: ") + e.what()}};
-        }
-      },
-      [this, query, done = std::move(done)](execution result) {
+  job(*engine_, attributes_,
+      on_strand<execution>([this, query, done = std::move(done)](execution result) {
         if (query_ != query || !running_)
           return;
         running_ = in_engine_ = false;
@@ -657,7 +618,7 @@ void session_core::start_engine_job(std::uint64_t query, engine_job job, executi
         if (result.error && result.error->sql_code == "R0003" && timed_out_)
           result.error = sql_error{"R0001", timeout_text + suffix()};
         done(std::move(result));
-      });
+      }));
 }
 
 void session_core::end_query_early(std::uint64_t query, const char* sql_code, const char* text) {
@@ -740,6 +701,15 @@ template <class Work, class Done> void session_core::on_worker(Work work, Done d
       });
 }
 
+template <class T> done<T> session_core::on_strand(std::function<void(T)> then) {
+  return [self = shared_from_this(), then = std::move(then)](T result) {
+    boost::asio::post(self->strand_, [self, then, result = std::move(result)]() mutable {
+      if (!self->closed_)
+        then(std::move(result));
+    });
+  };
+}
+
 void session_core::begin_request() {
   busy_ = true;
   attributes_before_ = attributes_;
@@ -792,4 +762,4 @@ std::string session_core::suffix() const {
   return " (Session: " + std::to_string(session_id_) + ")";
 }
 
-} // namespace exasim
+} // namespace exafront

@@ -1,36 +1,57 @@
-// What every part of a running exasim shares: options, knobs, counters, the live sessions
-// (the directory behind EXA_ALL_SESSIONS and KILL SESSION), the engine and the worker threads
-// that run engine calls and RSA key generation off the I/O threads.
+// What every part of a running protocol front shares: options, knobs, counters, the live
+// sessions (the directory behind EXA_ALL_SESSIONS and KILL SESSION, and the front's session
+// ids), the engine, and the worker threads that generate RSA keys and free big results off the
+// I/O threads.
 #pragma once
 
-#include "integration/exasim/engine.hpp"
-#include "integration/exasim/protocol.hpp"
-#include "integration/exasim/server.hpp"
 #include "integration/exasol/codec.hpp"
+#include "integration/front/engine.hpp"
+#include "integration/front/protocol.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 
-namespace exasim {
+namespace exafront {
 
 class session_core;
+
+// What a front is told at start. exasim and exapool proxy fill it from their own options.
+struct front_options {
+  std::string name = "exasim";    // the WebSocket Server header, and the prefix of start errors
+  std::string host = "127.0.0.1"; // getHosts answers it (the socket's address when 0.0.0.0)
+  bool require_tls = false;       // plain ws logins fail with 08004
+  int max_protocol_version = 3;   // higher requests are downgraded to this
+  std::size_t max_message_bytes = 80u << 20;
+  // A connection that has not logged in this long after it was accepted is dropped; 0: never.
+  std::chrono::milliseconds login_timeout{30000};
+  // false: one RSA key, generated at start, for every connection (benchmarks of many logins).
+  bool fresh_rsa_key_per_session = true;
+  int worker_threads = 2; // RSA key generation and freeing big results
+  // Test knobs (exasim), also adjustable while running; all off by default.
+  std::chrono::milliseconds login_latency{0}; // added before the login response
+  std::chrono::milliseconds query_latency{0}; // added before each execute-type response
+  std::size_t max_sessions = 0;               // 0: unlimited; beyond it login fails
+  bool refuse_logins = false;                 // every login fails with 08004
+  std::uint64_t chaos_seed = 1;               // seeds the latency spikes
+};
 
 // Session ids are this plus a counter: above 2^53, as Exasol's are, so clients are tested on
 // 64-bit parsing.
 constexpr std::uint64_t session_id_base = 1750902846820319232ULL;
 
-class server_state : public engine_host {
+class front_state : public engine_host {
 public:
   // Session ids continue after `first_session_counter` (a restarted server hands out new ids).
-  server_state(server_options options, int worker_threads, std::uint64_t first_session_counter = 0);
+  explicit front_state(front_options options, std::uint64_t first_session_counter = 0);
 
-  const server_options options; // the start-time values; the knobs below override them
+  const front_options options; // the start-time values; the knobs below override them
 
   std::atomic<std::int64_t> login_latency_ms, query_latency_ms;
   std::atomic<std::size_t> max_sessions;
@@ -54,8 +75,11 @@ public:
   std::optional<exasol::codec::rsa_key_pair> shared_key; // when not fresh_rsa_key_per_session
   boost::asio::thread_pool workers;
 
-  // Registers a logged-in session unless max_sessions is reached; returns its new id or 0.
-  std::uint64_t register_session(session_row row, std::weak_ptr<session_core> core);
+  // A new session id, for a login about to ask the engine (a refused login wastes its id).
+  std::uint64_t next_session_id();
+  // Registers a logged-in session (row.session_id from next_session_id()) unless max_sessions
+  // is reached; false then.
+  bool register_session(session_row row, std::weak_ptr<session_core> core);
   void unregister_session(std::uint64_t id);
   void set_status(std::uint64_t id, const char* status);
   void set_current_schema(std::uint64_t id, const std::string& schema);
@@ -86,4 +110,4 @@ private:
   std::int64_t spike_ms_ = 0;
 };
 
-} // namespace exasim
+} // namespace exafront

@@ -1,4 +1,4 @@
-#include "integration/exasim/tls.hpp"
+#include "integration/front/tls.hpp"
 
 #include "integration/exasol/codec.hpp"
 
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace exasim {
+namespace exafront {
 namespace {
 
 template <class T, void (*Free)(T*)> struct deleter {
@@ -103,4 +103,4 @@ tls_material load_certificate(const std::string& cert_file, const std::string& k
   return out;
 }
 
-} // namespace exasim
+} // namespace exafront

@@ -1,21 +1,20 @@
-#include "integration/exasim/server_state.hpp"
+#include "integration/front/front_state.hpp"
 
-#include "integration/exasim/session_core.hpp"
+#include "integration/front/session_core.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace exasim {
+namespace exafront {
 
-server_state::server_state(server_options opts, int worker_threads,
-                           std::uint64_t first_session_counter)
+front_state::front_state(front_options opts, std::uint64_t first_session_counter)
     : options(std::move(opts)), login_latency_ms(options.login_latency.count()),
       query_latency_ms(options.query_latency.count()), max_sessions(options.max_sessions),
       refuse_logins(options.refuse_logins),
-      workers(static_cast<std::size_t>(std::max(1, worker_threads))),
+      workers(static_cast<std::size_t>(std::max(1, options.worker_threads))),
       session_counter_(first_session_counter), chaos_random_(options.chaos_seed) {}
 
-std::int64_t server_state::next_query_latency_ms() {
+std::int64_t front_state::next_query_latency_ms() {
   std::int64_t latency = query_latency_ms.load();
   std::lock_guard lock(chaos_mutex_);
   if (spike_probability_ > 0 &&
@@ -26,53 +25,57 @@ std::int64_t server_state::next_query_latency_ms() {
   return latency;
 }
 
-void server_state::set_latency_spikes(double probability, std::int64_t spike_ms) {
+void front_state::set_latency_spikes(double probability, std::int64_t spike_ms) {
   std::lock_guard lock(chaos_mutex_);
   spike_probability_ = std::isnan(probability) ? 0.0 : std::clamp(probability, 0.0, 1.0);
   spike_ms_ = std::max<std::int64_t>(0, spike_ms);
 }
 
-std::uint64_t server_state::session_counter() const {
+std::uint64_t front_state::session_counter() const {
   std::lock_guard lock(mutex_);
   return session_counter_;
 }
 
-std::uint64_t server_state::register_session(session_row row, std::weak_ptr<session_core> core) {
+std::uint64_t front_state::next_session_id() {
+  std::lock_guard lock(mutex_);
+  return session_id_base + ++session_counter_;
+}
+
+bool front_state::register_session(session_row row, std::weak_ptr<session_core> core) {
   std::lock_guard lock(mutex_);
   std::size_t limit = max_sessions.load();
   if (limit != 0 && live_.size() >= limit)
-    return 0;
-  std::uint64_t id = session_id_base + ++session_counter_;
-  row.session_id = id;
+    return false;
+  auto id = row.session_id;
   live_.emplace(id, entry{std::move(row), std::move(core)});
   ++sessions_opened;
-  return id;
+  return true;
 }
 
-void server_state::unregister_session(std::uint64_t id) {
+void front_state::unregister_session(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   if (live_.erase(id) > 0)
     ++sessions_closed;
 }
 
-void server_state::set_status(std::uint64_t id, const char* status) {
+void front_state::set_status(std::uint64_t id, const char* status) {
   std::lock_guard lock(mutex_);
   if (auto it = live_.find(id); it != live_.end())
     it->second.row.status = status;
 }
 
-void server_state::set_current_schema(std::uint64_t id, const std::string& schema) {
+void front_state::set_current_schema(std::uint64_t id, const std::string& schema) {
   std::lock_guard lock(mutex_);
   if (auto it = live_.find(id); it != live_.end())
     it->second.row.current_schema = schema;
 }
 
-std::size_t server_state::active_sessions() const {
+std::size_t front_state::active_sessions() const {
   std::lock_guard lock(mutex_);
   return live_.size();
 }
 
-std::vector<std::uint64_t> server_state::session_ids() const {
+std::vector<std::uint64_t> front_state::session_ids() const {
   std::lock_guard lock(mutex_);
   std::vector<std::uint64_t> ids;
   for (const auto& [id, e] : live_)
@@ -80,7 +83,7 @@ std::vector<std::uint64_t> server_state::session_ids() const {
   return ids;
 }
 
-std::vector<std::shared_ptr<session_core>> server_state::live_cores() const {
+std::vector<std::shared_ptr<session_core>> front_state::live_cores() const {
   std::lock_guard lock(mutex_);
   std::vector<std::shared_ptr<session_core>> cores;
   for (const auto& [id, e] : live_)
@@ -89,7 +92,7 @@ std::vector<std::shared_ptr<session_core>> server_state::live_cores() const {
   return cores;
 }
 
-std::vector<session_row> server_state::sessions() const {
+std::vector<session_row> front_state::sessions() const {
   std::lock_guard lock(mutex_);
   std::vector<session_row> rows;
   for (const auto& [id, e] : live_)
@@ -97,13 +100,13 @@ std::vector<session_row> server_state::sessions() const {
   return rows;
 }
 
-std::shared_ptr<session_core> server_state::find(std::uint64_t id) const {
+std::shared_ptr<session_core> front_state::find(std::uint64_t id) const {
   std::lock_guard lock(mutex_);
   auto it = live_.find(id);
   return it == live_.end() ? nullptr : it->second.core.lock();
 }
 
-bool server_state::kill_session(std::uint64_t session_id) {
+bool front_state::kill_session(std::uint64_t session_id) {
   std::shared_ptr<session_core> core;
   {
     // Gone from EXA_ALL_SESSIONS before KILL SESSION answers, as in Exasol.
@@ -120,7 +123,7 @@ bool server_state::kill_session(std::uint64_t session_id) {
   return true;
 }
 
-bool server_state::abort_statement(std::uint64_t session_id) {
+bool front_state::abort_statement(std::uint64_t session_id) {
   auto core = find(session_id);
   if (!core)
     return false;
@@ -128,4 +131,4 @@ bool server_state::abort_statement(std::uint64_t session_id) {
   return true;
 }
 
-} // namespace exasim
+} // namespace exafront

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace exasim {
+namespace exafront {
 
 // Clients may send any number; these bounds keep every later computation (timer deadlines in
 // nanoseconds, row counts) far from overflow. queryTimeout and feedbackInterval are seconds:
@@ -53,4 +53,4 @@ private:
   boost::json::object values_;
 };
 
-} // namespace exasim
+} // namespace exafront

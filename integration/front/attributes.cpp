@@ -1,11 +1,11 @@
-#include "integration/exasim/attributes.hpp"
+#include "integration/front/attributes.hpp"
 
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <cmath>
 
-namespace exasim {
+namespace exafront {
 namespace {
 
 enum class kind { boolean, integer, text };
@@ -160,4 +160,4 @@ void attribute_set::set_compression_enabled(bool on) {
   values_["compressionEnabled"] = on;
 }
 
-} // namespace exasim
+} // namespace exafront
