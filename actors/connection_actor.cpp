@@ -16,6 +16,10 @@
 
 namespace exapool {
 
+proxy_outcome connection_backend::run(const proxy_request&) {
+  throw exasol::error(exasol::error_kind::config, "this connection does not serve proxy requests");
+}
+
 namespace {
 
 struct connection_state {
@@ -234,6 +238,11 @@ connection_actor::behavior_type connection_impl(connection_pointer self,
              release_atom) -> caf::result<query_result> {
         return under_lease<query_result>(self, lease_id, true,
                                          [&] { return self->state.backend->execute(sql); });
+      },
+      [self](execute_atom, std::uint64_t lease_id,
+             const proxy_request& request) -> caf::result<proxy_outcome> {
+        return under_lease<proxy_outcome>(self, lease_id, false,
+                                          [&] { return self->state.backend->run(request); });
       },
       [self](begin_atom, std::uint64_t lease_id) -> caf::result<bool> {
         return under_lease<bool>(self, lease_id, false, [&] {

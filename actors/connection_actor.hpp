@@ -16,6 +16,7 @@
 #include "integration/exasol/connection.hpp"
 #include "messages/atoms.hpp"
 #include "messages/credentials.hpp"
+#include "messages/proxy.hpp"
 #include "messages/query.hpp"
 
 #include <caf/fwd.hpp>
@@ -58,6 +59,11 @@ using connection_actor = caf::typed_actor<
     // SQL under a lease, and the lease ends with it, failed or not: the pool hears
     // (released_atom) before the borrower has the reply. A stale lease is refused as above.
     caf::replies_to<execute_atom, std::uint64_t, std::string, release_atom>::with<query_result>,
+    // One request of a proxied client under a lease (exapool proxy), with the same lease rules
+    // as SQL above. A server error is part of the outcome (sql_code, text); errors are kept
+    // for transport and lease failures, as above. The pool hears of a session the outcome left
+    // off the baseline (attributes, transaction, prepared statements, session change).
+    caf::replies_to<execute_atom, std::uint64_t, proxy_request>::with<proxy_outcome>,
     // Starts an explicit transaction under a lease (Exasol has no BEGIN: autocommit goes off).
     // The session is dirty from then on, so its return restores autocommit.
     caf::replies_to<begin_atom, std::uint64_t>::with<bool>,
@@ -74,7 +80,12 @@ public:
   virtual bool blocks() const = 0;
   virtual std::uint64_t open() = 0; // throws exasol::error
   virtual query_result execute(const std::string& sql) = 0;
-  virtual void begin() = 0;    // autocommit off; throws exasol::error
+  virtual void begin() = 0; // autocommit off; throws exasol::error
+  // One request of a proxied client (messages/proxy.hpp): applies the attributes of
+  // request.wanted that differ from the session's, then runs it. A server error is returned in
+  // the outcome; other failures throw exasol::error as execute does. The default throws
+  // error_kind::config: the backend does not proxy.
+  virtual proxy_outcome run(const proxy_request& request);
   virtual bool validate() = 0; // never throws
   virtual bool is_dirty() const = 0;
   virtual bool reset() = 0; // never throws: false when it cannot be made clean
@@ -98,20 +109,9 @@ public:
   using exasol::error::error;
 };
 
-// What a statement does to the session beyond what the protocol reports, decided by its
-// leading keywords (any case, after whitespace and comments). Backends mark the session by it,
-// whether the statement succeeds or not (a failure may have come after the change).
-enum class session_change {
-  none,
-  // ALTER SESSION SET of a parameter the protocol reports as an attribute: the session needs a
-  // reset, which reads the attributes and restores them (QUERY_TIMEOUT, NLS_NUMERIC_CHARACTERS)
-  // or fails, so that the connection is closed (the date, time zone and escape formats, which
-  // only SQL can set back).
-  attribute,
-  // IMPERSONATE, or ALTER SESSION of anything else (or of a form not understood): no reset can
-  // see or undo it, so the connection is closed when it goes back to the pool.
-  lasting,
-};
+// What a statement does to the session (messages/session_change.hpp), decided by its leading
+// keywords (any case, after whitespace and comments). Backends mark the session by it, whether
+// the statement succeeds or not (a failure may have come after the change).
 session_change session_change_of(std::string_view sql);
 
 // The real backend: an exasol::connection made from `creds` when open() is called.

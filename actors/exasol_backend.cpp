@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <string_view>
 
 namespace exapool {
@@ -23,6 +24,21 @@ constexpr std::array<std::string_view, 7> restorable = {
 constexpr std::array<std::string_view, 6> fixed = {"dateFormat",   "datetimeFormat",
                                                    "dateLanguage", "defaultLikeEscapeCharacter",
                                                    "timezone",     "timeZoneBehavior"};
+
+// Attributes a proxied client's session sets (proxy_request::wanted); the others stay the
+// proxy front's own (compressionEnabled, feedbackInterval) or are read-only.
+constexpr std::array<std::string_view, 6> proxied = {
+    "autocommit",          "queryTimeout",    "numericCharacters", "snapshotTransactionsEnabled",
+    "timestampUtcEnabled", "resultSetMaxRows"};
+
+// A server error's text without the "[code] " the client puts in front of it.
+std::string server_text(const exasol::error& e) {
+  std::string text = e.what();
+  std::string prefix = "[" + e.sql_code() + "] ";
+  if (text.compare(0, prefix.size(), prefix) == 0)
+    text.erase(0, prefix.size());
+  return text;
+}
 
 std::string schema_of(const exasol::attributes& attrs) {
   auto i = attrs.find("currentSchema");
@@ -113,6 +129,35 @@ public:
     return out;
   }
 
+  // Server errors (kind server, the session still open) become the outcome's sql_code and
+  // text; everything else throws as execute does.
+  proxy_outcome run(const proxy_request& request) override {
+    if (!conn_)
+      throw exasol::error(exasol::error_kind::broken, "connection is not open");
+    proxy_outcome out;
+    auto started = std::chrono::steady_clock::now();
+    try {
+      apply_wanted(request.wanted);
+      perform(request, out);
+    } catch (const exasol::error& e) {
+      if (e.kind() != exasol::error_kind::server || !conn_->is_open()) {
+        if (aborted_by_client(e, std::chrono::steady_clock::now() - started))
+          throw statement_aborted_error(e.kind(), e.what(), e.sql_code());
+        throw;
+      }
+      out.results.clear();
+      out.handle = 0;
+      out.parameter_columns_json.clear();
+      out.result_columns_json.clear();
+      out.sql_code = e.sql_code();
+      out.text = server_text(e);
+    }
+    out.after = conn_->attributes();
+    out.transaction_open = conn_->transaction_may_be_open();
+    out.open_prepared = conn_->open_prepared_statements();
+    return out;
+  }
+
   void abort_running() noexcept override {
     if (conn_)
       conn_->abort_query();
@@ -195,6 +240,94 @@ private:
   // The worst change wins until a reset: one that no reset can undo closes the connection.
   void note_session_change(session_change change) { changed_ = std::max(changed_, change); }
 
+  // Sets the proxied attributes of `wanted` that differ from the session's, in one
+  // setAttributes (none when nothing differs). A schema is opened by setAttributes and closed
+  // by CLOSE SCHEMA (setAttributes cannot close one), before the other attributes so that it
+  // runs under the autocommit the session had.
+  void apply_wanted(const exasol::attributes& wanted) {
+    const auto& now = conn_->attributes();
+    exasol::attributes diff;
+    if (auto w = wanted.find("currentSchema"); w != wanted.end()) {
+      std::string schema =
+          std::holds_alternative<std::string>(w->second) ? std::get<std::string>(w->second) : "";
+      if (schema != schema_of(now)) {
+        if (schema.empty())
+          conn_->execute("CLOSE SCHEMA");
+        else
+          diff["currentSchema"] = schema;
+      }
+    }
+    for (auto name : proxied) {
+      auto w = wanted.find(std::string(name));
+      if (w == wanted.end())
+        continue;
+      auto n = now.find(std::string(name));
+      if (n == now.end() || !(n->second == w->second))
+        diff[std::string(name)] = w->second;
+    }
+    if (!diff.empty())
+      conn_->set_attributes(diff);
+  }
+
+  // The request itself, after the attributes; a server error throws.
+  void perform(const proxy_request& request, proxy_outcome& out) {
+    using kind = proxy_request::kind;
+    auto only_sql = [&]() -> const std::string& {
+      if (request.sql.size() != 1)
+        throw exasol::error(exasol::error_kind::config,
+                            "a proxy request of this kind takes one SQL text, not " +
+                                std::to_string(request.sql.size()));
+      return request.sql.front();
+    };
+    switch (request.type) {
+    case kind::execute: {
+      const auto& sql = only_sql();
+      out.change = session_change_of(sql);
+      note_session_change(out.change);
+      out.results = conn_->execute(sql);
+      return;
+    }
+    case kind::batch:
+      for (const auto& sql : request.sql)
+        out.change = std::max(out.change, session_change_of(sql));
+      note_session_change(out.change);
+      out.results = conn_->execute_batch(request.sql);
+      return;
+    case kind::prepare: {
+      const auto& sql = only_sql();
+      auto statement = conn_->prepare(sql);
+      out.handle = statement.handle;
+      out.parameter_columns_json = statement.parameter_columns_json;
+      out.result_columns_json = statement.result_columns_json;
+      out.results = std::move(statement.results);
+      prepared_[statement.handle] = {std::move(statement.parameter_columns_json), sql};
+      return;
+    }
+    case kind::execute_prepared: {
+      auto p = prepared_.find(request.handle);
+      if (p == prepared_.end())
+        throw exasol::error(exasol::error_kind::config, "prepared statement " +
+                                                            std::to_string(request.handle) +
+                                                            " is not open on this connection");
+      out.change = session_change_of(p->second.sql);
+      note_session_change(out.change);
+      out.results = conn_->execute_prepared_raw(request.handle, p->second.parameter_columns_json,
+                                                request.data_json, request.num_rows);
+      return;
+    }
+    case kind::close_prepared: {
+      exasol::prepared_statement statement;
+      statement.handle = request.handle;
+      prepared_.erase(request.handle);
+      conn_->close_prepared(statement);
+      return;
+    }
+    case kind::set_attributes:
+      return; // applied already
+    }
+    throw exasol::error(exasol::error_kind::config, "unknown proxy request kind");
+  }
+
   bool restore() {
     if (changed_ == session_change::lasting)
       return false; // IMPERSONATE or an unreported session parameter: only closing undoes it
@@ -202,6 +335,7 @@ private:
       conn_->execute("ROLLBACK");
     if (conn_->open_prepared_statements() > 0 || conn_->open_result_sets() > 0)
       conn_->close_leftovers();
+    prepared_.clear(); // none is open any more
     const auto& now = conn_->get_attributes();
     for (auto name : fixed)
       if (!same(baseline_, now, name))
@@ -227,6 +361,13 @@ private:
   std::unique_ptr<exasol::connection> conn_;
   exasol::attributes baseline_;
   session_change changed_ = session_change::none;
+  // What run() needs of the statements it prepared: execute sends the parameter columns back,
+  // and the SQL tells the session change.
+  struct prepared_info {
+    std::string parameter_columns_json;
+    std::string sql;
+  };
+  std::map<std::int64_t, prepared_info> prepared_;
 };
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -101,30 +102,138 @@ public:
   }
 
   query_result execute(const std::string& sql) override {
-    struct forget_aborts {
-      abort_pipe& aborts;
-      ~forget_aborts() { aborts.drain(); }
-    } at_end{aborts_};
+    forget_aborts at_end{aborts_};
     pause();
+    check_alive();
+    query_result out;
+    out.results.push_back(statement(sql));
+    return out;
+  }
+
+  // The script words of each SQL text, with the wanted attributes applied first (one counted
+  // setAttributes when any differs). "fail" is a server error in the outcome.
+  proxy_outcome run(const proxy_request& request) override {
+    forget_aborts at_end{aborts_};
+    pause();
+    check_alive();
+    proxy_outcome out;
+    exasol::attributes diff;
+    for (const auto& [name, wanted] : request.wanted)
+      if (attrs_.count(name) > 0 && !(attrs_[name] == wanted))
+        diff[name] = wanted;
+    if (!diff.empty()) {
+      ++attribute_sets_;
+      for (auto& [name, wanted] : diff)
+        attrs_[name] = wanted;
+    }
+    try {
+      perform(request, out);
+    } catch (const exasol::error& e) {
+      if (e.kind() != exasol::error_kind::server)
+        throw;
+      out.results.clear();
+      out.handle = 0;
+      out.parameter_columns_json.clear();
+      out.sql_code = e.sql_code();
+      out.text = e.what();
+    }
+    out.after = attrs_;
+    out.transaction_open = transaction_open_;
+    out.open_prepared = prepared_.size();
+    return out;
+  }
+
+private:
+  struct forget_aborts {
+    abort_pipe& aborts;
+    ~forget_aborts() { aborts.drain(); }
+  };
+
+  void check_alive() {
     if (!open_ || killed_) {
       broken_ = true;
       held_token_.reset();
       throw exasol::error(exasol::error_kind::reset, "connection closed by the server");
     }
+  }
+
+  bool autocommit() const {
+    auto i = attrs_.find("autocommit");
+    return i == attrs_.end() || !std::holds_alternative<bool>(i->second) ||
+           std::get<bool>(i->second);
+  }
+
+  // A statement ran: with autocommit off a transaction is open until COMMIT or ROLLBACK.
+  void count_statement(const std::string& sql) {
+    if (sql == "COMMIT" || sql == "ROLLBACK")
+      transaction_open_ = false;
+    else if (!autocommit())
+      transaction_open_ = true;
+  }
+
+  void perform(const proxy_request& request, proxy_outcome& out) {
+    using kind = proxy_request::kind;
+    switch (request.type) {
+    case kind::execute:
+    case kind::batch:
+      for (const auto& sql : request.sql) {
+        out.change = std::max(out.change, session_change_of(sql));
+        count_statement(sql);
+        out.results.push_back(statement(sql));
+      }
+      return;
+    case kind::prepare: {
+      if (request.sql.size() != 1 || request.sql.front() == "fail")
+        throw exasol::error(exasol::error_kind::server, "syntax error (fake)", "42000");
+      // One DECIMAL parameter per '?'.
+      std::string columns = "[";
+      for (char c : request.sql.front())
+        if (c == '?')
+          columns += std::string(columns.size() > 1 ? "," : "") +
+                     R"({"name":"","dataType":{"type":"DECIMAL","precision":18,"scale":0}})";
+      out.handle = next_handle_++;
+      out.parameter_columns_json = columns + "]";
+      out.results.push_back(exasol::result{});
+      prepared_.insert(out.handle);
+      return;
+    }
+    case kind::execute_prepared: {
+      if (prepared_.count(request.handle) == 0)
+        throw exasol::error(exasol::error_kind::server,
+                            "statement handle " + std::to_string(request.handle) + " is not open",
+                            "00000");
+      count_statement("prepared");
+      exasol::result r;
+      r.row_count = static_cast<std::int64_t>(request.num_rows);
+      out.results.push_back(r);
+      return;
+    }
+    case kind::close_prepared:
+      if (prepared_.erase(request.handle) == 0)
+        throw exasol::error(exasol::error_kind::server,
+                            "statement handle " + std::to_string(request.handle) + " is not open",
+                            "00000");
+      return;
+    case kind::set_attributes:
+      return;
+    }
+  }
+
+  // One script word (see fake_backend.hpp); throws as the script says.
+  exasol::result statement(const std::string& sql) {
     ++executes_;
-    query_result out;
     if (sql == "state") {
       exasol::result r;
       r.type = exasol::result::kind::result_set;
-      for (const char* name : {"CONNECTION", "DIRTY", "EXECUTES", "RESETS"})
+      for (const char* name : {"CONNECTION", "DIRTY", "EXECUTES", "RESETS", "ATTRIBUTE_SETS"})
         r.rows.columns.push_back(exasol::column{name, "DECIMAL", 18, 0, 0, {}, false, 0, 0});
       r.rows.data = {{static_cast<std::int64_t>(script_.number)},
-                     {static_cast<std::int64_t>(dirty_ ? 1 : 0)},
+                     {static_cast<std::int64_t>(is_dirty() ? 1 : 0)},
                      {static_cast<std::int64_t>(executes_)},
-                     {static_cast<std::int64_t>(resets_)}};
+                     {static_cast<std::int64_t>(resets_)},
+                     {static_cast<std::int64_t>(attribute_sets_)}};
       r.rows.total_rows = 1;
-      out.results.push_back(std::move(r));
-      return out;
+      return r;
     }
     if (auto span = sleep_of(sql)) {
       if (!blocks())
@@ -151,10 +260,10 @@ public:
     } else if (sql == "fail") {
       throw exasol::error(exasol::error_kind::server, "syntax error (fake)", "42000");
     }
-    out.results.push_back(exasol::result{});
-    return out;
+    return exasol::result{};
   }
 
+public:
   void begin() override {
     pause();
     if (!open_ || killed_)
@@ -167,13 +276,18 @@ public:
     return open_ && !killed_ && !script_.fail_validate;
   }
 
-  bool is_dirty() const override { return dirty_; }
+  bool is_dirty() const override {
+    return dirty_ || transaction_open_ || !prepared_.empty() || attrs_ != baseline();
+  }
 
   bool reset() override {
     pause();
     if (!open_ || killed_ || unresettable_ || script_.fail_reset)
       return false;
     dirty_ = false;
+    transaction_open_ = false;
+    prepared_.clear();
+    attrs_ = baseline();
     ++resets_;
     return true;
   }
@@ -188,6 +302,12 @@ public:
   }
 
 private:
+  // The attributes a fresh session has (the writable ones a proxied client may want).
+  static exasol::attributes baseline() {
+    return {
+        {"autocommit", true}, {"currentSchema", std::string()}, {"queryTimeout", std::int64_t{0}}};
+  }
+
   void pause() const {
     if (script_.block_for.count() > 0)
       std::this_thread::sleep_for(script_.block_for);
@@ -201,6 +321,11 @@ private:
   bool unresettable_ = false;
   std::uint64_t executes_ = 0;
   std::uint64_t resets_ = 0;
+  std::uint64_t attribute_sets_ = 0; // setAttributes round trips run() made
+  exasol::attributes attrs_ = baseline();
+  bool transaction_open_ = false;
+  std::set<std::int64_t> prepared_;
+  std::int64_t next_handle_ = 1;
   std::shared_ptr<const int> held_token_;
   abort_pipe aborts_;
 };

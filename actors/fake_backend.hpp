@@ -5,7 +5,8 @@
 // back.
 //
 // Script words (the whole SQL text):
-//   "state"        -> one row: connection number, dirty (0/1), executes so far, resets so far
+//   "state"        -> one row: connection number, dirty (0/1), executes so far, resets so far,
+//                     setAttributes round trips of run() so far
 //   "dirty"        -> the session becomes dirty (as OPEN SCHEMA or autocommit off would)
 //   "unresettable" -> dirty, and reset() fails from now on
 //   "kill"         -> the session dies under this statement: it fails, the client sees the
@@ -24,6 +25,17 @@
 //                     attribute change makes it dirty
 //   anything else  -> an empty row count result
 // begin() makes the session dirty (a transaction is open).
+//
+// run() (a proxied client's request) keeps attributes (autocommit true, currentSchema "",
+// queryTimeout 0 at first): it sets the wanted ones that differ (one counted setAttributes for
+// all of them; unknown names are ignored), then
+//   execute, batch    -> each SQL text as a script word above, one result each; with autocommit
+//                        off every statement but COMMIT/ROLLBACK opens a transaction
+//   prepare           -> a new handle, one DECIMAL parameter column per '?'; "fail" fails 42000
+//   execute_prepared  -> a row count of num_rows; an unknown handle fails (00000)
+//   close_prepared    -> the handle closes; an unknown handle fails (00000)
+// Server errors ("fail") come back in the outcome. The session is dirty while its attributes
+// differ from the first ones, a transaction or a prepared statement is open; reset() clears it.
 #pragma once
 
 #include "actors/connection_actor.hpp"

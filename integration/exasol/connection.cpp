@@ -889,6 +889,17 @@ std::vector<result> connection::execute_prepared(const prepared_statement& state
   return impl_->run_query(std::move(request));
 }
 
+std::vector<result> connection::execute_prepared_raw(std::int64_t handle,
+                                                     std::string_view parameter_columns_json,
+                                                     std::string_view data_json,
+                                                     std::uint64_t num_rows) {
+  impl_->ensure_usable();
+  auto request =
+      request::execute_prepared_statement_raw(handle, parameter_columns_json, data_json, num_rows);
+  ++impl_->statements_since_end;
+  return impl_->run_query(std::move(request));
+}
+
 void connection::close_prepared(prepared_statement& statement) {
   if (statement.handle <= 0)
     return;

@@ -79,6 +79,12 @@ public:
   // rows are row-major: rows[r][c] is the value of parameter c in row r.
   std::vector<result> execute_prepared(const prepared_statement& statement,
                                        const std::vector<std::vector<value>>& rows);
+  // Parameters as another client sent them (see request::execute_prepared_statement_raw):
+  // `parameter_columns_json` is the statement's parameter_columns_json, `data_json` the
+  // column-major data, passed on verbatim.
+  std::vector<result> execute_prepared_raw(std::int64_t handle,
+                                           std::string_view parameter_columns_json,
+                                           std::string_view data_json, std::uint64_t num_rows);
   void close_prepared(prepared_statement& statement);
 
   // Reads the full attribute set from the server (and refreshes attributes()).

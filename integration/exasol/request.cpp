@@ -116,6 +116,46 @@ std::string execute_prepared_statement(const prepared_statement& statement,
                                       {"data", data}});
 }
 
+std::string execute_prepared_statement_raw(std::int64_t handle, std::string_view columns_json,
+                                           std::string_view data_json, std::uint64_t num_rows) {
+  auto parse_array = [](std::string_view text, const char* what) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_array())
+      throw error(error_kind::config,
+                  std::string("prepared statement ") + what + " is not a JSON array");
+    return std::move(v.as_array());
+  };
+  json::array columns =
+      columns_json.empty() ? json::array{} : parse_array(columns_json, "parameter columns");
+  if (!data_json.empty()) {
+    auto data = parse_array(data_json, "data");
+    if (data.size() != columns.size())
+      throw error(error_kind::config, "prepared statement data has " + std::to_string(data.size()) +
+                                          " columns for " + std::to_string(columns.size()) +
+                                          " parameters");
+    for (std::size_t c = 0; c < data.size(); ++c)
+      if (!data[c].is_array() || data[c].as_array().size() != num_rows)
+        throw error(error_kind::config, "prepared statement data column " + std::to_string(c) +
+                                            " does not hold " + std::to_string(num_rows) +
+                                            " values");
+  } else if (!columns.empty() && num_rows > 0) {
+    throw error(error_kind::config, "prepared statement data missing for " +
+                                        std::to_string(columns.size()) + " parameters");
+  }
+  auto text = json::serialize(json::object{{"command", "executePreparedStatement"},
+                                           {"statementHandle", handle},
+                                           {"numColumns", columns.size()},
+                                           {"numRows", num_rows},
+                                           {"columns", columns}});
+  // The data goes in as it came: checked above, never re-encoded.
+  text.pop_back(); // the object's closing brace
+  text += ",\"data\":";
+  text += data_json.empty() ? std::string_view("[]") : data_json;
+  text += '}';
+  return text;
+}
+
 std::string close_prepared_statement(std::int64_t handle) {
   return json::serialize(
       json::object{{"command", "closePreparedStatement"}, {"statementHandle", handle}});

@@ -42,6 +42,12 @@ std::string create_prepared_statement(std::string_view sql_text);
 // rows are row-major (rows[r][c]); the request carries them column-major as the wire wants.
 std::string execute_prepared_statement(const prepared_statement& statement,
                                        const std::vector<std::vector<value>>& rows);
+// The same with the parameters as they came from another client: `columns_json` is the
+// statement's parameterData.columns (a JSON array), `data_json` the column-major data (a JSON
+// array of one array of num_rows values per column, or empty for none), spliced in verbatim
+// (no number is re-encoded). Throws error_kind::config when either is not JSON of that shape.
+std::string execute_prepared_statement_raw(std::int64_t handle, std::string_view columns_json,
+                                           std::string_view data_json, std::uint64_t num_rows);
 std::string close_prepared_statement(std::int64_t handle);
 std::string get_attributes();
 std::string set_attributes(const attributes& attrs);

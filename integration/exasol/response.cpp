@@ -451,8 +451,19 @@ prepared_response parse_prepared(std::string_view text) {
     out.statement.parameters = parse_columns(columns);
     out.statement.parameter_columns_json = json::serialize(columns);
   }
-  if (find(data, "results") != nullptr)
+  if (find(data, "results") != nullptr) {
     out.statement.results = parse_result_list(data, "a createPreparedStatement response");
+    const auto& list = need_array(data, "results", "a createPreparedStatement response");
+    for (std::size_t i = 0; i < out.statement.results.size(); ++i) {
+      if (!out.statement.results[i].is_result_set())
+        continue;
+      // parse_result_list checked the shape of a result set already.
+      const auto& rs =
+          need_object(*find(need_object(list[i], "a result"), "resultSet"), "a 'resultSet'");
+      out.statement.result_columns_json = json::serialize(need_array(rs, "columns", "a resultSet"));
+      break;
+    }
+  }
   merge_attributes(*env.object, out.changed);
   return out;
 }

@@ -84,6 +84,9 @@ struct prepared_statement {
   std::vector<column> parameters;     // parameterData.columns; empty without parameters
   std::vector<result> results;        // the describe-shape results (columns of a SELECT)
   std::string parameter_columns_json; // parameterData.columns verbatim, sent back on execute
+  // The columns of the first result set among `results` as the server sent them (JSON array
+  // text); empty when the statement returns no result set.
+  std::string result_columns_json;
 };
 
 } // namespace exasol

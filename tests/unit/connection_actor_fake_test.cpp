@@ -289,3 +289,202 @@ TEST_CASE_METHOD(fixture, "connection actor: IMPERSONATE makes the session unres
   close(conn);
   CHECK(open_token.use_count() == 1);
 }
+
+// --- proxy requests (exapool proxy): the lease rules of execute, server errors as data ------
+
+namespace {
+
+struct proxy_result {
+  std::optional<proxy_outcome> outcome;
+  caf::error error;
+};
+
+proxy_result run_proxy(caf::scoped_actor& self, const connection_actor& conn,
+                       std::uint64_t lease_id, const proxy_request& request) {
+  proxy_result out;
+  self->request(conn, hang_guard, execute_atom::value, lease_id, request)
+      .receive([&](proxy_outcome& o) { out.outcome = std::move(o); },
+               [&](caf::error& e) { out.error = std::move(e); });
+  return out;
+}
+
+proxy_request proxy_sql(std::vector<std::string> sql, exasol::attributes wanted = {}) {
+  proxy_request r;
+  r.type = sql.size() == 1 ? proxy_request::kind::execute : proxy_request::kind::batch;
+  r.sql = std::move(sql);
+  r.wanted = std::move(wanted);
+  return r;
+}
+
+std::int64_t attribute_sets(const proxy_outcome& state) {
+  return std::get<std::int64_t>(state.results.at(0).rows.at(0, 4));
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "connection actor: a proxy request follows the lease rules",
+                 "[connection][proxy]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  CHECK(code(run_proxy(self, conn, 0, proxy_sql({"SELECT 1"})).error) == pool_errc::stale_lease);
+  CHECK(run_proxy(self, conn, 4, proxy_sql({"SELECT 1"})).outcome);
+  // SQL and proxy requests share the lease: an older id is refused by either.
+  CHECK(code(run_proxy(self, conn, 3, proxy_sql({"SELECT 1"})).error) == pool_errc::stale_lease);
+  CHECK(run(conn, 4, "SELECT 1").result);
+  self->send(conn, end_lease_atom::value, std::uint64_t{4});
+  auto ended = run_proxy(self, conn, 4, proxy_sql({"SELECT 1"}));
+  CHECK(code(ended.error) == pool_errc::stale_lease);
+  CHECK_THAT(context_of(ended.error), Catch::Contains("lease 4"));
+  CHECK(listener->mailbox().empty()); // refused requests report nothing
+  CHECK(run_proxy(self, conn, 5, proxy_sql({"SELECT 1"})).outcome);
+  close(conn);
+}
+
+TEST_CASE_METHOD(fixture, "connection actor: a proxy server error is data, the session lives on",
+                 "[connection][proxy]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  auto failed = run_proxy(self, conn, 1, proxy_sql({"fail"}));
+  REQUIRE(failed.outcome);
+  CHECK_FALSE(failed.error);
+  CHECK(failed.outcome->failed());
+  CHECK(failed.outcome->sql_code == "42000");
+  CHECK_THAT(failed.outcome->text, Catch::Contains("syntax error"));
+  CHECK(failed.outcome->results.empty());
+  // A batch stops at its failing text, as one executeBatch does.
+  auto batch = run_proxy(self, conn, 1, proxy_sql({"SELECT 1", "fail", "SELECT 2"}));
+  REQUIRE(batch.outcome);
+  CHECK(batch.outcome->sql_code == "42000");
+  CHECK(listener->mailbox().empty()); // a server error leaves the session clean
+  auto ok = run_proxy(self, conn, 1, proxy_sql({"SELECT 1", "SELECT 2"}));
+  REQUIRE(ok.outcome);
+  CHECK_FALSE(ok.outcome->failed());
+  CHECK(ok.outcome->results.size() == 2);
+  // A broken session is no data: the caller gets the error, and the connection ends.
+  self->monitor(conn);
+  auto killed = run_proxy(self, conn, 1, proxy_sql({"kill"}));
+  CHECK_FALSE(killed.outcome);
+  CHECK(code(killed.error) == pool_errc::connection_lost);
+  bool down = false;
+  self->receive([&](caf::down_msg& msg) { down = msg.source == conn.address(); });
+  CHECK(down);
+  CHECK(open_token.use_count() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "connection actor: proxy attributes are set only where they differ",
+                 "[connection][proxy]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  exasol::attributes baseline{
+      {"autocommit", true}, {"currentSchema", std::string()}, {"queryTimeout", std::int64_t{0}}};
+  auto same = run_proxy(self, conn, 1, proxy_sql({"state"}, baseline));
+  REQUIRE(same.outcome);
+  CHECK(attribute_sets(*same.outcome) == 0);
+  CHECK(same.outcome->after == baseline);
+  CHECK(listener->mailbox().empty());
+
+  auto wanted = baseline;
+  wanted["queryTimeout"] = std::int64_t{7};
+  wanted["compressionEnabled"] = true; // not the session's to set: ignored
+  auto changed = run_proxy(self, conn, 1, proxy_sql({"state"}, wanted));
+  REQUIRE(changed.outcome);
+  CHECK(attribute_sets(*changed.outcome) == 1);
+  CHECK(std::get<std::int64_t>(changed.outcome->after.at("queryTimeout")) == 7);
+  CHECK(changed.outcome->after.count("compressionEnabled") == 0);
+  // Off the baseline: the pool hears it, once, before the reply.
+  std::uint64_t reported = 0;
+  listener->receive([&](dirty_atom, std::uint64_t id) { reported = id; });
+  CHECK(reported == 1);
+  auto again = run_proxy(self, conn, 1, proxy_sql({"state"}, wanted));
+  REQUIRE(again.outcome);
+  CHECK(attribute_sets(*again.outcome) == 1); // nothing differed this time
+  CHECK(listener->mailbox().empty());
+  close(conn);
+}
+
+TEST_CASE_METHOD(fixture, "connection actor: a proxied transaction or prepared statement is dirty",
+                 "[connection][proxy]") {
+  auto conn = spawn(caf::actor{listener});
+  open(conn);
+  exasol::attributes manual{{"autocommit", false}};
+  auto insert = run_proxy(self, conn, 1, proxy_sql({"INSERT"}, manual));
+  REQUIRE(insert.outcome);
+  CHECK(insert.outcome->transaction_open);
+  std::uint64_t reported = 0;
+  listener->receive([&](dirty_atom, std::uint64_t id) { reported = id; });
+  CHECK(reported == 1);
+  auto commit = run_proxy(self, conn, 1, proxy_sql({"COMMIT"}, manual));
+  REQUIRE(commit.outcome);
+  CHECK_FALSE(commit.outcome->transaction_open);
+
+  // Prepared statements, on a new lease that starts clean (the session was reset).
+  self->send(conn, end_lease_atom::value, std::uint64_t{1});
+  proxy_request prepare;
+  prepare.type = proxy_request::kind::prepare;
+  prepare.sql = {"INSERT INTO t VALUES (?, ?)"};
+  auto prepared = run_proxy(self, conn, 2, prepare);
+  REQUIRE(prepared.outcome);
+  CHECK_FALSE(prepared.outcome->failed());
+  CHECK(prepared.outcome->handle > 0);
+  CHECK(prepared.outcome->open_prepared == 1);
+  CHECK(prepared.outcome->after.at("autocommit") == exasol::value(true)); // reset on lease 2
+  listener->receive([&](dirty_atom, std::uint64_t id) { reported = id; });
+  CHECK(reported == 2);
+  proxy_request execute;
+  execute.type = proxy_request::kind::execute_prepared;
+  execute.handle = prepared.outcome->handle;
+  execute.data_json = "[[1,2],[3,4]]";
+  execute.num_rows = 2;
+  auto executed = run_proxy(self, conn, 2, execute);
+  REQUIRE(executed.outcome);
+  REQUIRE(executed.outcome->results.size() == 1);
+  CHECK(executed.outcome->results[0].row_count == 2);
+  proxy_request close_it;
+  close_it.type = proxy_request::kind::close_prepared;
+  close_it.handle = prepared.outcome->handle;
+  auto closed = run_proxy(self, conn, 2, close_it);
+  REQUIRE(closed.outcome);
+  CHECK(closed.outcome->open_prepared == 0);
+  // The handle is gone: a server error, as data.
+  auto gone = run_proxy(self, conn, 2, execute);
+  REQUIRE(gone.outcome);
+  CHECK(gone.outcome->sql_code == "00000");
+  // A lasting session change is reported by the outcome, and dirty.
+  self->send(conn, end_lease_atom::value, std::uint64_t{2});
+  auto impersonate = run_proxy(self, conn, 3, proxy_sql({"IMPERSONATE other_user"}));
+  REQUIRE(impersonate.outcome);
+  CHECK(impersonate.outcome->change == session_change::lasting);
+  listener->receive([&](dirty_atom, std::uint64_t id) { reported = id; });
+  CHECK(reported == 3);
+  close(conn);
+}
+
+namespace {
+
+// A backend that only executes SQL: it does not serve proxy requests.
+class sql_only_backend final : public connection_backend {
+public:
+  bool blocks() const override { return false; }
+  std::uint64_t open() override { return 1; }
+  query_result execute(const std::string&) override { return {}; }
+  void begin() override {}
+  bool validate() override { return true; }
+  bool is_dirty() const override { return false; }
+  bool reset() override { return true; }
+  bool is_open() const override { return true; }
+  void close() override {}
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "connection actor: a backend without proxy support says so",
+                 "[connection][proxy]") {
+  auto conn = spawn_connection(sys, std::make_shared<sql_only_backend>(),
+                               caf::actor_cast<connection_listener>(caf::actor{listener}));
+  open(conn);
+  auto refused = run_proxy(self, conn, 1, proxy_sql({"SELECT 1"}));
+  CHECK(code(refused.error) == pool_errc::invalid_config);
+  CHECK_THAT(context_of(refused.error), Catch::Contains("proxy"));
+  CHECK(run(conn, 1, "SELECT 1").result); // the session is fine
+  close(conn);
+}

@@ -288,6 +288,62 @@ TEST_CASE("response of createPreparedStatement and the request that executes it"
   CHECK_THROWS_AS(response::parse_prepared(R"({"status":"ok","responseData":{}})"), error);
 }
 
+TEST_CASE("response of createPreparedStatement keeps the result columns as sent", "[response]") {
+  const std::string result_columns =
+      R"([{"name":"ID","dataType":{"type":"DECIMAL","precision":9,"scale":0}},)"
+      R"({"name":"LABEL","dataType":{"type":"VARCHAR","size":40,"characterSet":"UTF8"}}])";
+  auto r = response::parse_prepared(
+      R"({"status":"ok","responseData":{"statementHandle":9,"numResults":1,"results":[)"
+      R"({"resultType":"resultSet","resultSet":{"numColumns":2,"numRows":0,)"
+      R"("numRowsInMessage":0,"columns":)" +
+      result_columns + "}}]}}");
+  REQUIRE(r.statement.results.size() == 1);
+  CHECK(r.statement.results[0].rows.columns.size() == 2);
+  CHECK(json::parse(r.statement.result_columns_json) == json::parse(result_columns));
+  CHECK(r.statement.parameter_columns_json.empty());
+  // A statement without a result set has no result columns.
+  auto insert = response::parse_prepared(
+      R"({"status":"ok","responseData":{"statementHandle":10,"numResults":1,)"
+      R"("results":[{"resultType":"rowCount","rowCount":0}]}})");
+  CHECK(insert.statement.result_columns_json.empty());
+}
+
+TEST_CASE("request executePreparedStatement with raw data passes the data on verbatim",
+          "[response]") {
+  const std::string columns = R"([{"name":"","dataType":{"type":"DECIMAL","precision":36,)"
+                              R"("scale":2}},{"name":"","dataType":{"type":"VARCHAR"}}])";
+  // 1.10 and a 36-digit number would change if re-encoded as doubles.
+  const std::string data = R"([[1.10,123456789012345678901234567890123.45],["a",null]])";
+  auto text = request::execute_prepared_statement_raw(7, columns, data, 2);
+  CHECK(text.find(R"("data":)" + data) != std::string::npos);
+  auto msg = json::parse(text).as_object();
+  CHECK(msg.at("command").as_string() == "executePreparedStatement");
+  CHECK(msg.at("statementHandle").as_int64() == 7);
+  CHECK(msg.at("numColumns").to_number<int>() == 2);
+  CHECK(msg.at("numRows").to_number<int>() == 2);
+  CHECK(msg.at("columns") == json::parse(columns));
+  // No parameters: empty columns and data.
+  auto bare = json::parse(request::execute_prepared_statement_raw(8, "", "", 0)).as_object();
+  CHECK(bare.at("numColumns").to_number<int>() == 0);
+  CHECK(bare.at("data").as_array().empty());
+  // What is not data of the statement's shape never reaches the server.
+  auto refused = [&](const std::string& d, std::uint64_t rows) {
+    try {
+      request::execute_prepared_statement_raw(7, columns, d, rows);
+    } catch (const error& e) {
+      return e.kind() == error_kind::config;
+    }
+    return false;
+  };
+  CHECK(refused(R"([[1],["a"]],"statementHandle":1)", 1)); // not one JSON value
+  CHECK(refused(R"({"a":1})", 1));
+  CHECK(refused(R"([[1,2]])", 2));           // one column for two parameters
+  CHECK(refused(R"([[1,2],["a"]])", 2));     // a short column
+  CHECK(refused(R"([[1,2],["a","b"]])", 3)); // numRows disagrees
+  CHECK(refused("", 1));                     // rows without data
+  CHECK_THROWS_AS(request::execute_prepared_statement_raw(7, "{}", "", 0), error);
+}
+
 TEST_CASE("request login credentials carry the identity and never the plain password",
           "[response]") {
   request::credentials c;
