@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # exapool's two set-up commands for a fresh Debian 12 machine (run as root):
-#   ./run.sh main   install what is missing, build, run the main job (exapool main, then demo)
+#   ./run.sh main   install what is missing, build, run the main job (exapool main, demo, then
+#                   apps/proxy_demo.sh: 40 client processes direct and through exapool proxy)
 #   ./run.sh test   install what is missing, build, check formatting, run every test
 #   ./run.sh bench  install what is missing, build, run the benchmark suite (bench/README.md);
 #                   options after "bench" go to bench/run_suite.sh, e.g. ./run.sh bench --quick
 # The sanitizer and fuzz parts of "test", alone (sanitizers/README.md, fuzz/README.md):
-#   ./run.sh asan         ASan+UBSan build (build-asan): unit, concurrency and reliability suites
+#   ./run.sh asan         ASan+UBSan build (build-asan): unit, concurrency, proxy and reliability
+#                         suites
 #   ./run.sh tsan         TSan build (build-tsan): the same suites (not part of "test")
 #   ./run.sh fuzz [SECS [N]]  libFuzzer targets (build-fuzz, clang): SECS each, 20 by default;
 #                         0 with N: N inputs each from a fixed seed ("test": 0 50000); 0 alone
@@ -87,7 +89,7 @@ sanitizer_environment() {
 }
 
 # The suites CI runs under a sanitizer (see sanitized_suites in CMakeLists.txt).
-sanitized_suites_labels='^(unit|concurrency|reliability|sanitized)$'
+sanitized_suites_labels='^(unit|concurrency|reliability|proxy|sanitized)$'
 
 run_sanitized() { # $1: address or thread, $2: build directory
   sanitizer_environment
@@ -123,7 +125,9 @@ main)
   install_missing_packages
   build_all
   "$build/apps/exapool" main
-  exec "$build/apps/exapool" demo
+  "$build/apps/exapool" demo
+  # The same effect for unmodified clients in separate processes: exapool proxy.
+  exec "$top/apps/proxy_demo.sh" "$build/apps/exapool"
   ;;
 test)
   install_missing_packages

@@ -152,6 +152,11 @@ session_actor runtime::spawn_session(const credentials& creds) {
                                 session_config_for(config_.pool, config_.slack));
 }
 
+proxy_session_actor runtime::spawn_proxy_session(const credentials& creds, proxy_mode mode) {
+  return exapool::spawn_proxy_session(*system_, supervisor_, creds,
+                                      session_config_for(config_.pool, config_.slack), mode);
+}
+
 template <class T, class... Ts> T runtime::ask(caf::timespan timeout, const Ts&... xs) {
   caf::scoped_actor self{*system_};
   std::optional<T> value;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/admin_actor.hpp"
+#include "actors/proxy_session_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "messages/credentials.hpp"
@@ -89,6 +90,8 @@ public:
   // Actor API: a session for one unit of work. Stop it with an exit message when done (it also
   // ends when the runtime does).
   session_actor spawn_session(const credentials& creds);
+  // A session for one client of exapool proxy (actors/proxy_session_actor.hpp).
+  proxy_session_actor spawn_proxy_session(const credentials& creds, proxy_mode mode);
 
   // Blocking API. A statement waits as its session does: without a query timeout in the
   // credentials as long as the server works on it (the client bounds every silence by

@@ -9,5 +9,6 @@ int run_query(int argc, char** argv);
 int run_main_job(int argc, char** argv);
 int run_demo(int argc, char** argv);
 int run_stats(int argc, char** argv);
+int run_proxy(int argc, char** argv);
 
 } // namespace exapool::cli

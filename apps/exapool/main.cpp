@@ -13,7 +13,8 @@ void print_usage(std::ostream& out) {
          "  main    start exasim and run a query through the C++ client over wss\n"
          "  sim     run exasim, an Exasol-protocol server backed by SQLite\n"
          "  query   run SQL against Exasol (or exasim) and print the result as a table\n"
-         "  stats   the pool counters of a running service (its exapool.admin-port)\n\n"
+         "  stats   the pool counters of a running service (its exapool.admin-port)\n"
+         "  proxy   the pool as an Exasol server: unmodified clients get pooled connections\n\n"
          "`exapool <command> --help` lists a command's options.\n";
 }
 
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
     return exapool::cli::run_demo(sub_argc, sub_argv);
   if (std::strcmp(command, "stats") == 0)
     return exapool::cli::run_stats(sub_argc, sub_argv);
+  if (std::strcmp(command, "proxy") == 0)
+    return exapool::cli::run_proxy(sub_argc, sub_argv);
   if (std::strcmp(command, "main") == 0)
     return exapool::cli::run_main_job(sub_argc, sub_argv);
   if (std::strcmp(command, "--help") == 0 || std::strcmp(command, "-h") == 0 ||

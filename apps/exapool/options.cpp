@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 
 namespace exapool::cli {
 
@@ -95,6 +98,39 @@ std::optional<int> parse_options(caf::actor_system_config& cfg, int argc, char**
 std::string env_or(const char* name, std::string fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+namespace {
+
+bool stdin_is_pipe() {
+  struct stat st {};
+  return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+// Turns end-of-input on a piped stdin into SIGTERM, so one sigwait() covers both ways to stop.
+void watch_stdin_for_eof() {
+  std::thread([] {
+    char buffer[256];
+    while (read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
+    }
+    kill(getpid(), SIGTERM);
+  }).detach();
+}
+
+} // namespace
+
+stop_signal::stop_signal() {
+  sigemptyset(&signals_);
+  sigaddset(&signals_, SIGINT);
+  sigaddset(&signals_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+}
+
+void stop_signal::wait() {
+  if (stdin_is_pipe())
+    watch_stdin_for_eof();
+  int received = 0;
+  sigwait(&signals_, &received);
 }
 
 } // namespace exapool::cli

@@ -4,6 +4,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include <csignal>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -25,5 +26,18 @@ void print_own_options(const caf::actor_system_config& cfg, std::ostream& out);
 
 // The value of an environment variable, or `fallback` when it is unset or empty.
 std::string env_or(const char* name, std::string fallback);
+
+// How a server command (sim, proxy) waits to stop: SIGINT, SIGTERM, or the end of its standard
+// input when that is a pipe (so a parent test process that dies takes the server with it).
+// Construct it before any thread starts: it blocks the signals, every later thread inherits
+// the mask, and only wait() sees them.
+class stop_signal {
+public:
+  stop_signal();
+  void wait(); // returns once a stop was asked for
+
+private:
+  sigset_t signals_;
+};
 
 } // namespace exapool::cli

@@ -8,12 +8,8 @@
 #include <caf/timespan.hpp>
 
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <sstream>
-#include <sys/stat.h>
-#include <thread>
-#include <unistd.h>
 
 namespace exapool::cli {
 namespace {
@@ -70,21 +66,6 @@ struct sim_config : caf::actor_system_config {
   }
 };
 
-bool stdin_is_pipe() {
-  struct stat st {};
-  return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-}
-
-// Turns end-of-input on a piped stdin into SIGTERM, so one sigwait() covers both ways to stop.
-void watch_stdin_for_eof() {
-  std::thread([] {
-    char buffer[256];
-    while (read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
-    }
-    kill(getpid(), SIGTERM);
-  }).detach();
-}
-
 } // namespace
 
 int run_sim(int argc, char** argv) {
@@ -95,13 +76,7 @@ int run_sim(int argc, char** argv) {
     std::cerr << "error: --sim.threads must be >= 1 and --sim.max-protocol-version 1..3\n";
     return 2;
   }
-  // Block the stop signals before any thread starts, so all threads inherit the mask and only
-  // sigwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  stop_signal stop; // before any thread starts
 
   exasim::server server(cfg.to_server_options());
   try {
@@ -112,10 +87,7 @@ int run_sim(int argc, char** argv) {
   }
   std::cout << "exasim ready port=" << server.port() << " fingerprint=" << server.fingerprint()
             << " dsn=" << server.dsn() << std::endl;
-  if (stdin_is_pipe())
-    watch_stdin_for_eof();
-  int received = 0;
-  sigwait(&stop_signals, &received);
+  stop.wait();
   server.stop();
   auto stats = server.stats();
   // One write, so a reader of the pipe never sees half a line.

@@ -38,7 +38,7 @@ std::uint64_t front_state::session_counter() const {
 
 std::uint64_t front_state::next_session_id() {
   std::lock_guard lock(mutex_);
-  return session_id_base + ++session_counter_;
+  return options.session_id_base + ++session_counter_;
 }
 
 bool front_state::register_session(session_row row, std::weak_ptr<session_core> core) {

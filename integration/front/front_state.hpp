@@ -34,17 +34,18 @@ struct front_options {
   // false: one RSA key, generated at start, for every connection (benchmarks of many logins).
   bool fresh_rsa_key_per_session = true;
   int worker_threads = 2; // RSA key generation and freeing big results
+  // Client connections beyond this many (logged in or not) are closed at once; 0: no limit.
+  std::size_t max_connections = 0;
   // Test knobs (exasim), also adjustable while running; all off by default.
   std::chrono::milliseconds login_latency{0}; // added before the login response
   std::chrono::milliseconds query_latency{0}; // added before each execute-type response
   std::size_t max_sessions = 0;               // 0: unlimited; beyond it login fails
   bool refuse_logins = false;                 // every login fails with 08004
   std::uint64_t chaos_seed = 1;               // seeds the latency spikes
+  // Session ids are this plus a counter: above 2^53, as Exasol's are, so clients are tested on
+  // 64-bit parsing. A proxy takes another range than its upstream, so ids never look alike.
+  std::uint64_t session_id_base = 1750902846820319232ULL;
 };
-
-// Session ids are this plus a counter: above 2^53, as Exasol's are, so clients are tested on
-// 64-bit parsing.
-constexpr std::uint64_t session_id_base = 1750902846820319232ULL;
 
 class front_state : public engine_host {
 public:
@@ -62,7 +63,8 @@ public:
       protocol_violations{0};
   // Accepted TCP connections now open (logged in or not), accept() outcomes, logins timed out.
   std::atomic<std::uint64_t> connections{0}, accepts{0}, accept_errors{0}, login_timeouts{0};
-  std::atomic<std::uint64_t> latency_spikes{0}; // queries that drew a latency spike
+  std::atomic<std::uint64_t> refused_connections{0}; // closed for max_connections
+  std::atomic<std::uint64_t> latency_spikes{0};      // queries that drew a latency spike
   // Rows and approximate JSON bytes held by open result sets of every session.
   std::shared_ptr<result_memory> results = std::make_shared<result_memory>();
 

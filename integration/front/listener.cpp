@@ -84,6 +84,9 @@ public:
     auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     if (!ec)
       peer_ = endpoint.address().to_string();
+    auto local = beast::get_lowest_layer(ws_).socket().local_endpoint(ec);
+    if (!ec)
+      local_ = local.address().to_string();
   }
 
   void run(http::request<http::string_body> request) {
@@ -130,6 +133,7 @@ public:
   }
   bool encrypted() const override { return encrypted_; }
   std::string peer_address() const override { return peer_; }
+  std::string local_address() const override { return local_; }
 
 private:
   struct outgoing {
@@ -215,7 +219,7 @@ private:
   steady::time_point login_deadline_;
   std::shared_ptr<session_core> core_;
   std::deque<outgoing> queue_;
-  std::string peer_;
+  std::string peer_, local_;
   bool encrypted_;
   bool writing_ = false, close_after_writes_ = false, closing_ = false, dropped_ = false,
        finished_ = false;
@@ -402,6 +406,12 @@ private:
     }
     ++state_->accepts;
     backoff_ = {};
+    if (auto limit = state_->options.max_connections;
+        limit != 0 && state_->connections.load() >= limit) {
+      ++state_->refused_connections; // closed at once: the client sees the connection end
+      socket.close(ec);
+      return do_accept();
+    }
     socket.set_option(tcp::no_delay(true), ec); // one small message per round trip
     std::make_shared<detector>(std::move(socket), tls_, state_)->run();
     do_accept();

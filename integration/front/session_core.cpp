@@ -244,10 +244,14 @@ void session_core::dispatch(const std::string& command, json::object& request) {
     response["responseData"] = json::object{{"rowOffset", 0}};
     return respond(std::move(response));
   }
-  if (command == "getHosts") {
+  if (command == "getHosts") { // this server only: a proxy's client never goes around it
+    std::string host = state_->options.host;
+    if (auto connection = connection_.lock(); connection && (host == "0.0.0.0" || host == "::"))
+      if (auto local = connection->local_address(); !local.empty())
+        host = local;
     json::object response = ok_response();
     response["responseData"] =
-        json::object{{"numNodes", 1}, {"nodes", json::array{json::string(state_->options.host)}}};
+        json::object{{"numNodes", 1}, {"nodes", json::array{json::string(host)}}};
     return respond(std::move(response));
   }
   if (command == "disconnect") {

@@ -20,6 +20,9 @@ public:
   virtual void drop() = 0;
   virtual bool encrypted() const = 0;
   virtual std::string peer_address() const = 0;
+  // The address the client reached this server at (what getHosts answers for a wildcard
+  // listener, so a client never tries an address it cannot reach).
+  virtual std::string local_address() const { return {}; }
 };
 
 } // namespace exafront

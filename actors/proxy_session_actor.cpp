@@ -1,0 +1,173 @@
+#include "actors/proxy_session_actor.hpp"
+
+#include "actors/borrowing.hpp"
+#include "actors/connection_actor.hpp"
+#include "messages/errors.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace exapool {
+namespace {
+
+struct held_lease {
+  lease granted;
+  pool_actor pool;
+};
+
+struct proxy_session_state {
+  supervisor_actor supervisor;
+  credentials creds;
+  session_config config;
+  pool_actor pool; // looked up on first use (borrowing.hpp)
+  proxy_mode mode = proxy_mode::transaction;
+  std::optional<held_lease> held;
+  bool pinned_for_life = false;          // a session change no reset can see (transaction mode)
+  std::function<void(caf::error)> login; // the login in flight
+  std::function<void(caf::expected<proxy_outcome>)> pending; // the request in flight
+
+  // However the actor ends (the client left, the runtime stops), the lease goes straight back
+  // (the pool resets the connection: an open transaction is rolled back) and a completion still
+  // owed is called, so the front never waits for an actor that is gone.
+  ~proxy_session_state() {
+    if (held)
+      caf::anon_send(held->pool, give_back_atom::value, held->granted.id);
+    if (login)
+      login(make_error(pool_errc::shutting_down, "proxy session ended during login"));
+    if (pending)
+      pending(make_error(pool_errc::shutting_down, "proxy session ended during the request"));
+  }
+
+  static inline const char* name = "exapool.proxy_session";
+};
+
+using proxy_pointer = proxy_session_actor::stateful_pointer<proxy_session_state>;
+
+void give_back(proxy_pointer self) {
+  auto& st = self->state;
+  if (!st.held)
+    return;
+  self->send(st.held->pool, give_back_atom::value, st.held->granted.id);
+  st.held.reset();
+}
+
+void finish_login(proxy_pointer self, caf::error err) {
+  auto done = std::exchange(self->state.login, nullptr);
+  if (done)
+    done(std::move(err));
+}
+
+void finish(proxy_pointer self, caf::expected<proxy_outcome> outcome) {
+  auto done = std::exchange(self->state.pending, nullptr);
+  if (done)
+    done(std::move(outcome));
+}
+
+// Whether the client must stay on its connection after this outcome (transaction mode).
+bool needs_its_connection(proxy_pointer self, const proxy_outcome& outcome) {
+  auto& st = self->state;
+  if (outcome.change == session_change::lasting)
+    st.pinned_for_life = true;
+  return st.pinned_for_life || outcome.transaction_open || outcome.open_prepared > 0;
+}
+
+// The request on the lease the client holds. The connection bounds the statement (its socket
+// timeout bounds every silence, heartbeats count as life only while the server works), and
+// always answers what it took, so the request needs no timeout of its own.
+void run_on_lease(proxy_pointer self, proxy_request request) {
+  auto& held = *self->state.held;
+  auto connection = caf::actor_cast<connection_actor>(held.granted.connection);
+  self->request(connection, caf::infinite, execute_atom::value, held.granted.id, std::move(request))
+      .then(
+          [self](proxy_outcome& outcome) {
+            auto& st = self->state;
+            if (st.mode == proxy_mode::transaction && !needs_its_connection(self, outcome))
+              give_back(self);
+            finish(self, std::move(outcome));
+          },
+          [self](caf::error& err) {
+            // The connection is lost (or its lease taken back): whatever the session held on
+            // it is gone. The next request gets another connection.
+            give_back(self);
+            self->state.pinned_for_life = false;
+            finish(self, exapool_error_from(err, pool_errc::connection_lost, "proxied statement",
+                                            caf::timespan{0}));
+          });
+}
+
+void on_login(proxy_pointer self, proxy_login& login) {
+  self->state.login = std::move(login.done);
+  // A borrow proves the credentials: a pool that has connections of exactly these credentials
+  // (the pool key covers the password) hands one over at once; a new pool opens one.
+  borrow(
+      self,
+      [self](lease granted, pool_actor pool) {
+        self->state.held = held_lease{std::move(granted), std::move(pool)};
+        if (self->state.mode == proxy_mode::transaction)
+          give_back(self);
+        finish_login(self, caf::error{});
+      },
+      [self](caf::error err) { finish_login(self, std::move(err)); });
+}
+
+void on_call(proxy_pointer self, proxy_call& call) {
+  auto& st = self->state;
+  if (st.pending) { // the front sends one request at a time; this is a defect, not a wait
+    call.done(make_error(pool_errc::invalid_config, "proxy session: a request is in flight"));
+    return;
+  }
+  st.pending = std::move(call.done);
+  auto request = std::move(call.request);
+  if (!st.held && request.type == proxy_request::kind::set_attributes) {
+    // Nothing to do upstream: the client's attributes go with its next statement.
+    proxy_outcome outcome;
+    outcome.after = request.wanted;
+    finish(self, std::move(outcome));
+    return;
+  }
+  if (st.held) {
+    run_on_lease(self, std::move(request));
+    return;
+  }
+  borrow(
+      self,
+      [self, request](lease granted, pool_actor pool) mutable {
+        self->state.held = held_lease{std::move(granted), std::move(pool)};
+        run_on_lease(self, std::move(request));
+      },
+      [self](caf::error err) { finish(self, std::move(err)); });
+}
+
+proxy_session_actor::behavior_type proxy_session(proxy_pointer self, supervisor_actor supervisor,
+                                                 credentials creds, session_config config,
+                                                 proxy_mode mode) {
+  auto& st = self->state;
+  st.supervisor = std::move(supervisor);
+  st.creds = std::move(creds);
+  st.config = config;
+  st.mode = mode;
+  return {
+      [self](proxy_login& login) { on_login(self, login); },
+      [self](proxy_call& call) { on_call(self, call); },
+      [self](abort_atom) {
+        auto& st = self->state;
+        if (st.pending && st.pool)
+          self->send(st.pool, abort_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+proxy_session_actor spawn_proxy_session(caf::actor_system& sys, supervisor_actor supervisor,
+                                        credentials creds, session_config config, proxy_mode mode) {
+  return sys.spawn(proxy_session, std::move(supervisor), std::move(creds), config, mode);
+}
+
+} // namespace exapool

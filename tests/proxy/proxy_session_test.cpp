@@ -1,0 +1,116 @@
+// exapool proxy end to end: the C++ client logs in to the proxy as to Exasol and runs SQL on
+// pooled exasim connections, in session and transaction mode.
+#include "tests/proxy/proxy_fixture.hpp"
+#include "tests/support/client_errors.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace exapool;
+using namespace exapool::ptest;
+using exasol::testing::error_of;
+
+namespace {
+
+std::uint64_t server_session_of(exasol::connection& c) {
+  return static_cast<std::uint64_t>(first_int(c.query("SELECT CURRENT_SESSION AS S")));
+}
+
+} // namespace
+
+TEST_CASE("a client runs SQL through the proxy in session mode on one upstream connection") {
+  proxy_fixture f({proxy_mode::session, 2});
+  auto client = f.connect();
+  CHECK(first_int(client->query("SELECT 1")) == 1);
+  // The client's session id is the proxy's; its statements run on one exasim session.
+  auto upstream = server_session_of(*client);
+  CHECK(client->session().session_id != upstream);
+  CHECK(f.sim().session_ids() == std::vector<std::uint64_t>{upstream});
+  CHECK(server_session_of(*client) == upstream);
+
+  SECTION("a server error keeps its sqlCode and the session stays usable") {
+    auto e = error_of([&] { client->execute("SELECT * FROM no_such_table"); });
+    CHECK(e.sql_code() == "42000");
+    CHECK(first_int(client->query("SELECT 2")) == 2);
+  }
+  SECTION("5,000 rows come back through the proxy's own result handles") {
+    client->execute("CREATE TABLE t (x INTEGER)");
+    std::vector<std::string> inserts;
+    for (int i = 0; i < 50; ++i) {
+      std::string sql = "INSERT INTO t VALUES ";
+      for (int j = 0; j < 100; ++j)
+        sql += (j ? ",(" : "(") + std::to_string(i * 100 + j) + ")";
+      inserts.push_back(sql);
+    }
+    client->execute_batch(inserts);
+    auto rows = client->query("SELECT x FROM t ORDER BY x");
+    REQUIRE(rows.row_count() == 5000);
+    CHECK(std::get<std::int64_t>(rows.at(4999, 0)) == 4999);
+    CHECK(f.sim().stats().result_rows == 0); // upstream's handle is closed already
+  }
+  SECTION("a disconnect gives the connection back, and the next client reuses it") {
+    client->disconnect();
+    auto next = f.connect();
+    CHECK(server_session_of(*next) == upstream);
+    CHECK(f.sim().stats().sessions_opened == 1);
+  }
+}
+
+TEST_CASE("in transaction mode, clients share one upstream connection between statements") {
+  proxy_fixture f({proxy_mode::transaction, 1});
+  auto a = f.connect();
+  auto b = f.connect();
+  for (int i = 0; i < 20; ++i) {
+    CHECK(first_int(a->query("SELECT " + std::to_string(i))) == i);
+    CHECK(first_int(b->query("SELECT " + std::to_string(i + 100))) == i + 100);
+  }
+  CHECK(f.sim().stats().sessions_opened == 1);
+  CHECK(f.sim().session_ids().size() == 1);
+  CHECK(f.front().sessions() == 2);
+}
+
+TEST_CASE("in transaction mode, an open transaction pins its client to one connection") {
+  proxy_fixture f({proxy_mode::transaction, 2});
+  auto a = f.connect();
+  auto b = f.connect();
+  a->execute("CREATE TABLE t (x INTEGER)");
+  a->set_attributes({{"autocommit", false}});
+  a->execute("INSERT INTO t VALUES (1)");
+  auto pinned = server_session_of(*a);
+  // b runs on the other connection and does not see a's uncommitted row.
+  CHECK(first_int(b->query("SELECT COUNT(*) FROM t")) == 0);
+  CHECK(server_session_of(*b) != pinned);
+  a->execute("INSERT INTO t VALUES (2)");
+  CHECK(server_session_of(*a) == pinned);
+  a->execute("COMMIT");
+  CHECK(first_int(b->query("SELECT COUNT(*) FROM t")) == 2);
+}
+
+TEST_CASE("the client's attributes follow it from connection to connection") {
+  proxy_fixture f({proxy_mode::transaction, 1});
+  auto a = f.connect();
+  auto b = f.connect();
+  // The schema the upstream session has while the client's statement runs, as exasim sees it.
+  auto upstream_schema = [](exasol::connection& c) {
+    auto rows = c.query("SELECT SCOPE_SCHEMA AS S FROM EXA_ALL_SESSIONS "
+                        "WHERE SESSION_ID = CURRENT_SESSION");
+    REQUIRE(rows.row_count() == 1);
+    const auto& v = rows.at(0, 0);
+    return exasol::is_null(v) ? std::string() : std::get<std::string>(v);
+  };
+  a->execute("CREATE SCHEMA s1");
+  a->execute("OPEN SCHEMA s1");
+  // b shares a's one upstream connection but keeps its own (empty) schema, and a keeps S1.
+  CHECK(upstream_schema(*b).empty());
+  CHECK(upstream_schema(*a) == "S1");
+  CHECK(upstream_schema(*b).empty());
+  CHECK(std::get<std::string>(a->attributes().at("currentSchema")) == "S1");
+  CHECK(f.sim().stats().sessions_opened == 1);
+}
+
+TEST_CASE("a wrong password gets upstream's 08004 and leaves the proxy serving") {
+  proxy_fixture f({proxy_mode::transaction, 2});
+  auto e = error_of([&] { exasol::connection c(f.client_options(false, "wrong")); });
+  CHECK(e.sql_code() == "08004");
+  auto good = f.connect(true); // wss with the proxy's fingerprint
+  CHECK(first_int(good->query("SELECT 1")) == 1);
+}
