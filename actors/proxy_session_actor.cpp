@@ -113,7 +113,14 @@ void on_login(proxy_pointer self, proxy_login& login) {
           give_back(self);
         finish_login(self, caf::error{});
       },
-      [self](caf::error err) { finish_login(self, std::move(err)); });
+      [self](caf::error err) {
+        // Credentials that never worked leave no pool behind (the supervisor keeps one that
+        // holds connections: then the password changed upstream, and the pool's own backoff
+        // answers the next logins).
+        if (code_of(err) == pool_errc::authentication_failed)
+          caf::anon_send(self->state.supervisor, forget_atom::value, self->state.creds);
+        finish_login(self, std::move(err));
+      });
 }
 
 void on_call(proxy_pointer self, proxy_call& call) {

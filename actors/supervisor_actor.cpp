@@ -405,6 +405,35 @@ bool on_probe(supervisor_pointer self, const pool_key& key, const pool_actor& ha
   return true;
 }
 
+// The pool of refused credentials goes when it never worked: its stats decide.
+caf::result<bool> forget(supervisor_pointer self, const credentials& creds) {
+  auto& st = self->state;
+  auto key = make_pool_key(creds);
+  auto i = st.pools.find(key);
+  if (st.draining || i == st.pools.end())
+    return false;
+  auto rp = self->make_response_promise<bool>();
+  auto handle = i->second.handle;
+  self->request(handle, st.config.request_slack, stats_atom::value)
+      .then(
+          [self, key, handle, rp](pool_stats& s) mutable {
+            auto& st = self->state;
+            auto i = st.pools.find(key);
+            // Credentials that never opened a connection, with nobody waiting. (A failed open's
+            // slot still counts as a connection until its actor is down, so the counts of
+            // connections cannot tell.) A pool that worked before keeps its connections.
+            bool unused = s.opened == 0 && s.leased == 0 && s.waiting == 0;
+            if (st.draining || i == st.pools.end() || i->second.handle != handle || !unused) {
+              rp.deliver(false);
+              return;
+            }
+            evict(self, i);
+            rp.deliver(true);
+          },
+          [rp](caf::error&) mutable { rp.deliver(false); });
+  return rp;
+}
+
 // Crash records of keys with no recent crash and no cool-down left are dropped, so that the
 // records stay bounded by the keys that crashed lately.
 void prune_crashes(supervisor_state& st, time_point now) {
@@ -586,6 +615,7 @@ supervisor_impl::behavior_type supervisor(supervisor_pointer self, supervisor_co
         look_for_idle_pools(self, [rp](std::size_t evicted) mutable { rp.deliver(evicted); });
         return rp;
       },
+      [self](forget_atom, const credentials& creds) { return forget(self, creds); },
       [self](verdict_atom, const caf::actor_addr& pool) { answer_reports(self, pool); },
       [self, interval](sweep_atom) {
         if (self->state.draining)

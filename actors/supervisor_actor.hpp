@@ -63,7 +63,12 @@ using supervisor_actor = caf::typed_actor<
     // Looks for idle pools now (the supervisor does so on its own every idle_check_interval):
     // each pool is asked for its stats, and one found unused for pool_idle_timeout is evicted.
     // Answers, once every pool answered, how many it evicted.
-    caf::replies_to<tick_atom>::with<std::size_t>>;
+    caf::replies_to<tick_atom>::with<std::size_t>,
+    // These credentials were refused upstream (authentication_failed): their pool is evicted
+    // when it never opened a connection and nobody waits, so credentials that never worked
+    // leave no pool behind (one that worked before keeps its connections: the password may
+    // have changed upstream while clients still use them). Answers true when it evicted one.
+    caf::replies_to<forget_atom, credentials>::with<bool>>;
 
 // Makes the backend of one connection for given credentials (make_exasol_backend in
 // production, a fake in unit tests).

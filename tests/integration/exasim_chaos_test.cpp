@@ -1,7 +1,7 @@
 // exasim's chaos knobs for the reliability suite: drop a random live session, latency spikes,
 // refuse new connections for a while, and a server restart on the same port.
 #include "exasim_test_checks.hpp"
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
 

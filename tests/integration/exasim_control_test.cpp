@@ -1,7 +1,7 @@
 // exasim's session control and robustness: KILL SESSION, drop_session, knobs, compression,
 // abort and timeouts, heartbeats, protocol violations, bad input, stop.
 #include "exasim_test_checks.hpp"
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
 

@@ -2,7 +2,7 @@
 // from clients are clamped before any arithmetic, accept() backs off when file descriptors
 // run out, connections that never log in are reaped, results are freed when closed.
 #include "exasim_test_checks.hpp"
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
 

@@ -1,6 +1,6 @@
 // exasim over the wire: login over ws and wss, version negotiation, session ids, refused logins.
 #include "exasim_test_checks.hpp"
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
 

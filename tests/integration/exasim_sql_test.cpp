@@ -1,6 +1,6 @@
 // exasim's SQL behaviour over the wire: types, result sizes and fetch, errors, transactions,
 // schemas, prepared statements, batches, EXA_ALL_SESSIONS and concurrent writers.
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasim/server.hpp"
 

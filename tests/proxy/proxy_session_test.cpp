@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 using namespace exapool;
 using namespace exapool::ptest;
 using exasol::testing::error_of;
@@ -111,6 +113,13 @@ TEST_CASE("a wrong password gets upstream's 08004 and leaves the proxy serving")
   proxy_fixture f({proxy_mode::transaction, 2});
   auto e = error_of([&] { exasol::connection c(f.client_options(false, "wrong")); });
   CHECK(e.sql_code() == "08004");
+  CHECK(std::string(e.what()).find("authentication failed") != std::string::npos); // upstream's
+  // The refused credentials leave no pool behind (evicted in the background: a hang guard).
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!f.pools().stats().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.pools().stats().empty());
   auto good = f.connect(true); // wss with the proxy's fingerprint
   CHECK(first_int(good->query("SELECT 1")) == 1);
+  CHECK(f.pools().stats().size() == 1);
 }

@@ -253,6 +253,7 @@ supervisor_actor::behavior_type counting_supervisor(supervisor_actor::pointer, p
       [](shutdown_atom) { return std::vector<pool_stats>{}; },
       [](stats_atom, pool_atom) { return std::size_t{0}; },
       [](tick_atom) { return std::size_t{0}; },
+      [](forget_atom, const credentials&) { return false; },
   };
 }
 

@@ -1,4 +1,4 @@
-#include "exasim_test_client.hpp"
+#include "tests/support/exasim_test_client.hpp"
 
 #include "integration/exasol/codec.hpp"
 
