@@ -612,7 +612,7 @@ async function run() {
 async function proxyChecks(ws) {
   const mode = proxy.mode;
   if (mode === 'transaction') {
-    await check(`proxy (transaction mode): 8 driver connections share ${POOL_SIZE} upstream sessions; while open transactions hold all of them, the others wait for a COMMIT`, async () => {
+    await check(`proxy (transaction mode): 8 driver connections share ${POOL_SIZE} upstream sessions; while open transactions hold all of them, the others wait for a COMMIT (or end on cancel())`, async () => {
       const observer = await connectDirect({ clientName: 'exapool-observer' });
       const holders = [];
       const others = [];
@@ -624,11 +624,19 @@ async function proxyChecks(ws) {
           assert.deepEqual((await holder.query(`SELECT ${i} AS I`)).getRows(), [{ I: i }]);
         }
         assert.equal((await proxySessions(observer)).length, POOL_SIZE, 'one upstream session per open transaction');
-        const waiting = Promise.all(others.map((client, i) => client.query(`SELECT ${i} AS I`)));
+        const [cancelled, ...waiters] = others;
+        const gaveUp = cancelled.query('SELECT 0 AS I', undefined, undefined, 'raw');
+        const waiting = Promise.all(waiters.map((client, i) => client.query(`SELECT ${i + 1} AS I`)));
         assert.equal(await settlesWithin(waiting, 1000), false, 'no upstream session is free: the statements wait');
+        // cancel() of a statement that waits for a pooled connection ends it.
+        await cancelled.cancel();
+        const response = await withTimeout(gaveUp, 5000, 'the cancelled waiting statement');
+        assert.equal(response.status, 'error', 'cancel() ends the wait');
+        assert.equal(response.exception.sqlCode, 'R0003');
         for (const holder of holders) await holder.execute('COMMIT');
         const results = await withTimeout(waiting, 10000, 'the waiting statements after COMMIT');
-        results.forEach((result, i) => assert.deepEqual(result.getRows(), [{ I: i }]));
+        results.forEach((result, i) => assert.deepEqual(result.getRows(), [{ I: i + 1 }]));
+        assert.deepEqual((await cancelled.query('SELECT 0 AS I')).getRows(), [{ I: 0 }]);
         // Now all 8 at once, each statement big enough (5000 rows) that they overlap upstream;
         // the holders (autocommit off) end the transaction each SELECT opens.
         const clients = [...holders, ...others];
