@@ -740,6 +740,39 @@ async function proxyChecks(ws) {
     assert.equal(await count(ws, 'conf_tx'), 3);
   });
 
+  await check('proxy: when the upstream session holding a transaction is killed, that driver connection can commit nothing more', async () => {
+    const observer = await connectDirect({ clientName: 'exapool-observer' });
+    try {
+      const writer = await connect({ autocommit: false, clientName: 'exapool-writer' });
+      try {
+        assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (10)'), 1);
+        const [{ S: upstream }] = (await writer.query('SELECT CURRENT_SESSION AS S')).getRows();
+        assert.ok(Number(upstream) < PROXY_ID_BASE, `CURRENT_SESSION is the upstream session: ${upstream}`);
+        await observer.execute(`KILL SESSION ${upstream}`);
+        killedUpstream++;
+        const sqlCode = async (sql) => {
+          const response = await writer.execute(sql, undefined, undefined, 'raw');
+          return response.status === 'ok' ? 'ok' : response.exception.sqlCode;
+        };
+        assert.equal(await sqlCode('INSERT INTO conf_tx VALUES (11)'), '08001', 'the statement that finds the loss');
+        // Exasol would have closed this connection; on another upstream session a COMMIT would
+        // commit row 12 without row 10.
+        assert.equal(await sqlCode('INSERT INTO conf_tx VALUES (12)'), '08001', 'every later statement fails');
+        assert.equal(await sqlCode('COMMIT'), '08001');
+      } finally {
+        await closeClient(writer);
+      }
+      assert.deepEqual((await observer.query('SELECT x FROM conf_tx WHERE x >= 10')).getRows(), []);
+      const next = await connect({ autocommit: false });
+      assert.equal(await next.execute('INSERT INTO conf_tx VALUES (10)'), 1);
+      await next.execute('ROLLBACK');
+      await closeClient(next);
+      assert.equal(await count(observer, 'conf_tx'), 3);
+    } finally {
+      await closeClient(observer);
+    }
+  });
+
   await check('proxy: a prepared statement keeps working while other connections run statements, then closes', async () => {
     const recorder = new harness.Recorder();
     const owner = await connect({ recorder });
