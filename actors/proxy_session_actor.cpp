@@ -28,8 +28,13 @@ struct proxy_session_state {
   pool_actor pool; // looked up on first use (borrowing.hpp)
   proxy_mode mode = proxy_mode::transaction;
   std::optional<held_lease> held;
-  bool pinned_for_life = false;          // a session change no reset can see (transaction mode)
-  std::function<void(caf::error)> login; // the login in flight
+  bool pinned_for_life = false; // a session change no reset can see (transaction mode)
+  // The upstream session that held the client's state (its whole session in session mode; an
+  // open transaction, prepared statements or a lasting change in transaction mode) was lost.
+  // Against Exasol the client's connection would be gone; here every later request fails, so
+  // that no later COMMIT can commit part of a transaction whose beginning was rolled back.
+  bool lost = false;
+  std::function<void(caf::error)> login;                     // the login in flight
   std::function<void(caf::expected<proxy_outcome>)> pending; // the request in flight
 
   // However the actor ends (the client left, the runtime stops), the lease goes straight back
@@ -79,8 +84,9 @@ bool needs_its_connection(proxy_pointer self, const proxy_outcome& outcome) {
 
 // The request on the lease the client holds. The connection bounds the statement (its socket
 // timeout bounds every silence, heartbeats count as life only while the server works), and
-// always answers what it took, so the request needs no timeout of its own.
-void run_on_lease(proxy_pointer self, proxy_request request) {
+// always answers what it took, so the request needs no timeout of its own. `state_on_it`: the
+// connection carries the client's state from before this request (session mode, or pinned).
+void run_on_lease(proxy_pointer self, proxy_request request, bool state_on_it) {
   auto& held = *self->state.held;
   auto connection = caf::actor_cast<connection_actor>(held.granted.connection);
   self->request(connection, caf::infinite, execute_atom::value, held.granted.id, std::move(request))
@@ -91,11 +97,14 @@ void run_on_lease(proxy_pointer self, proxy_request request) {
               give_back(self);
             finish(self, std::move(outcome));
           },
-          [self](caf::error& err) {
+          [self, state_on_it](caf::error& err) {
             // The connection is lost (or its lease taken back): whatever the session held on
-            // it is gone. The next request gets another connection.
+            // it is gone. Without such state the next request gets another connection; with
+            // it, the client's session is over (an aborted statement is no loss).
             give_back(self);
             self->state.pinned_for_life = false;
+            if (state_on_it && code_of(err) != pool_errc::statement_aborted)
+              self->state.lost = true;
             finish(self, exapool_error_from(err, pool_errc::connection_lost, "proxied statement",
                                             caf::timespan{0}));
           });
@@ -130,6 +139,12 @@ void on_call(proxy_pointer self, proxy_call& call) {
     return;
   }
   st.pending = std::move(call.done);
+  if (st.lost) {
+    finish(self, make_error(pool_errc::connection_lost,
+                            "the upstream session that held this session's transaction, "
+                            "prepared statements or session state was lost; reconnect"));
+    return;
+  }
   auto request = std::move(call.request);
   if (!st.held && request.type == proxy_request::kind::set_attributes) {
     // Nothing to do upstream: the client's attributes go with its next statement.
@@ -139,14 +154,14 @@ void on_call(proxy_pointer self, proxy_call& call) {
     return;
   }
   if (st.held) {
-    run_on_lease(self, std::move(request));
+    run_on_lease(self, std::move(request), true);
     return;
   }
   borrow(
       self,
       [self, request](lease granted, pool_actor pool) mutable {
         self->state.held = held_lease{std::move(granted), std::move(pool)};
-        run_on_lease(self, std::move(request));
+        run_on_lease(self, std::move(request), self->state.mode == proxy_mode::session);
       },
       [self](caf::error err) { finish(self, std::move(err)); });
 }

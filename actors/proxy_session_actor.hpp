@@ -5,6 +5,10 @@
 //   must stay on that connection (pinned): a transaction is open, prepared statements are
 //   open, or a statement changed the session in a way no attribute can restore (IMPERSONATE,
 //   some ALTER SESSION), which pins the client for good.
+// When the connection that carried the client's state (its session in session mode; the pin in
+// transaction mode) is lost, the client's session is over as against Exasol: every later request
+// fails (08001 at the front) until the client disconnects, so that no COMMIT after the loss can
+// commit part of a transaction. Without such state only the failed request is lost.
 // Requests arrive from the protocol front with a completion, which the actor calls exactly once
 // (also when it ends first). The front runs on its own threads: nothing here blocks.
 #pragma once

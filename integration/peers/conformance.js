@@ -1,8 +1,11 @@
 'use strict';
 // Conformance of exasim with the official Exasol TypeScript driver (@exasol/exasol-driver-ts).
-//   node conformance.js <path to the exapool binary>
+//   node conformance.js <path to the exapool binary> [--via-proxy=session|transaction]
 // Starts `exapool sim --sim.port=0`, runs every scenario with the driver over ws and wss, prints
 // one line per check and a final `conformance: N passed, N failed`; exits non-zero on any failure.
+// With --via-proxy, `exapool proxy` in that mode runs in front of exasim and the driver talks to
+// the proxy only (observers of exasim's own view log in to exasim directly); checks whose answers
+// differ through a proxy say what the proxy must show instead, and proxy-only checks follow.
 
 const assert = require('node:assert/strict');
 const harness = require('./harness.js');
@@ -15,11 +18,18 @@ const PASSWORD = 'exasol'; // exasim's default user; never printed
 const STEP_TIMEOUT_MS = 30000;
 const OVERALL_TIMEOUT_MS = 120000;
 const ROWS = 5000;
+const POOL_SIZE = 4; // --exapool.max-size of the proxy
+const PROXY_ID_BASE = 2 ** 62; // the proxy's session ids start there, exasim's stay below
+const PROXY_CLIENT = 'exapool proxy for SYS'; // the CLIENT of the proxy's upstream sessions
 
 let passed = 0;
 let failed = 0;
-let sim;
+let sim; // exasim
+let proxy; // exapool proxy in front of exasim, with --via-proxy
 let exapoolPath;
+let failedLogins = 0; // logins that exasim must have refused, counted by the checks that cause them
+let directLogins = 0; // driver sessions on exasim that bypass the proxy (observers)
+let killedUpstream = 0; // upstream sessions of the proxy killed by a check (the pool replaces them)
 let finished = false;
 const openClients = new Set();
 const unhandled = [];
@@ -66,23 +76,33 @@ function finish() {
     failed++;
     console.log(`FAIL - the driver raised no unhandled errors: ${unhandled.join(' | ')}`);
   }
-  if (failed > 0 && sim) {
-    const tail = sim.stderrTail();
-    if (tail.length) console.error(`exasim stderr (last lines):\n  ${tail.join('\n  ')}`);
+  if (failed > 0) {
+    for (const [name, server] of [['exasim', sim], ['exapool proxy', proxy]]) {
+      const tail = server ? server.stderrTail() : [];
+      if (tail.length) console.error(`${name} stderr (last lines):\n  ${tail.join('\n  ')}`);
+    }
   }
   console.log(`conformance: ${passed} passed, ${failed} failed`);
+  if (proxy) proxy.stop();
   if (sim) sim.stop();
   process.exit(failed > 0 ? 1 : 0);
 }
 
 // ---- driver helpers ---------------------------------------------------------------------------
 
-function newClient({ tls = false, fingerprint, recorder, user = USER, password = PASSWORD, ...extra } = {}) {
+// The server the driver is tested against: the proxy with --via-proxy, else exasim.
+function target() {
+  return proxy || sim;
+}
+
+// A driver client of the target; direct: of exasim itself, bypassing the proxy.
+function newClient({ tls = false, fingerprint, recorder, user = USER, password = PASSWORD, direct = false, ...extra } = {}) {
+  const server = direct ? sim : target();
   const factory = harness.makeWebsocketFactory(WebSocket, {
-    fingerprint: fingerprint || sim.fingerprint,
+    fingerprint: fingerprint || server.fingerprint,
     recorder,
   });
-  const client = new ExasolDriver(factory, harness.driverConfig({ port: sim.port, tls, user, password, ...extra }));
+  const client = new ExasolDriver(factory, harness.driverConfig({ port: server.port, tls, user, password, ...extra }));
   openClients.add(client);
   return client;
 }
@@ -90,6 +110,13 @@ function newClient({ tls = false, fingerprint, recorder, user = USER, password =
 async function connect(options) {
   const client = newClient(options);
   await client.connect();
+  return client;
+}
+
+// A session on exasim itself, to see exasim's view (EXA_ALL_SESSIONS) past the proxy.
+async function connectDirect(options = {}) {
+  const client = await connect({ ...options, direct: true });
+  if (proxy) directLogins++;
   return client;
 }
 
@@ -138,6 +165,35 @@ async function waitForSessionCount(client, expected, timeoutMs = 10000) {
   assert.equal(count, expected, `EXA_ALL_SESSIONS has ${count} rows, expected ${expected}`);
 }
 
+// The upstream sessions exasim has apart from the observer's own (clientName exapool-observer),
+// with the checks every one of them must pass: opened by the proxy, for SYS, with exasim's ids.
+async function proxySessions(observer) {
+  const rows = (await observer.query('SELECT SESSION_ID, USER_NAME, CLIENT FROM EXA_ALL_SESSIONS')).getRows();
+  const others = rows.filter((row) => !String(row.CLIENT).includes('exapool-observer'));
+  assert.equal(rows.length - others.length, 1, `the observer sees itself once: ${JSON.stringify(rows)}`);
+  for (const row of others) {
+    assert.equal(row.CLIENT, PROXY_CLIENT, `every other session is the proxy's: ${JSON.stringify(rows)}`);
+    assert.equal(String(row.USER_NAME).toUpperCase(), 'SYS');
+    assert.ok(Number(row.SESSION_ID) < PROXY_ID_BASE, `upstream id ${row.SESSION_ID} is exasim's`);
+  }
+  assert.ok(others.length <= POOL_SIZE, `${others.length} upstream sessions, pool size ${POOL_SIZE}`);
+  return others;
+}
+
+async function count(client, table) {
+  const rows = (await client.query(`SELECT COUNT(*) AS N FROM ${table}`)).getRows();
+  return rows[0].N;
+}
+
+// Whether a promise settles within ms (it keeps running either way).
+function settlesWithin(promise, ms) {
+  let timer;
+  const later = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([promise.then(() => true, () => true), later]).finally(() => clearTimeout(timer));
+}
+
 // ---- scenarios --------------------------------------------------------------------------------
 
 // The data scenarios share one ws and one wss client; when their login failed, say so plainly.
@@ -168,6 +224,7 @@ async function run() {
     assert.equal(session.status, 'ok', describe(session.exception));
     const info = session.responseData;
     assert.ok(info.sessionId > 2 ** 53, `sessionId ${info.sessionId} is above 2^53`);
+    if (proxy) assert.ok(info.sessionId >= PROXY_ID_BASE, `the proxy's own session id: ${info.sessionId} >= 2^62`);
     assert.equal(info.protocolVersion, 3);
     assert.equal(typeof info.releaseVersion, 'string');
     assert.equal(typeof info.databaseName, 'string');
@@ -385,6 +442,7 @@ async function run() {
   });
 
   await check('a wrong password is rejected with 08004', async () => {
+    failedLogins++;
     const client = newClient({ password: 'not-the-password' });
     let rejection;
     await client.connect().catch((error) => {
@@ -397,6 +455,7 @@ async function run() {
   });
 
   await check('an unknown user is rejected with 08004', async () => {
+    failedLogins++;
     const client = newClient({ tls: true, user: 'nobody' });
     let rejection;
     await client.connect().catch((error) => {
@@ -421,9 +480,9 @@ async function run() {
   });
 
   await check('ExasolPool: 8 queries over a pool of at most 2 sessions', async () => {
-    const factory = harness.makeWebsocketFactory(WebSocket, { fingerprint: sim.fingerprint });
+    const factory = harness.makeWebsocketFactory(WebSocket, { fingerprint: target().fingerprint });
     const pool = new ExasolPool(factory, {
-      ...harness.driverConfig({ port: sim.port, tls: true, user: USER, password: PASSWORD }),
+      ...harness.driverConfig({ port: target().port, tls: true, user: USER, password: PASSWORD }),
       minimumPoolSize: 0,
       maximumPoolSize: 2,
     });
@@ -436,13 +495,17 @@ async function run() {
     }
   });
 
-  await check('cancel(): abortQuery ends a running query with R0003 (second exasim, 3 s query latency)', async () => {
+  const cancelName = proxy ? 'second exasim with 3 s query latency behind a second proxy' : 'second exasim, 3 s query latency';
+  await check(`cancel(): abortQuery ends a running query with R0003 (${cancelName})`, async () => {
     const slow = await harness.startSim(exapoolPath, ['--sim.query-latency=3s']);
+    let slowProxy;
     try {
-      const factory = harness.makeWebsocketFactory(WebSocket, { fingerprint: slow.fingerprint });
+      if (proxy) slowProxy = await harness.startProxy(exapoolPath, slow.dsn, { mode: proxy.mode, poolSize: POOL_SIZE });
+      const server = slowProxy || slow;
+      const factory = harness.makeWebsocketFactory(WebSocket, { fingerprint: server.fingerprint });
       const client = new ExasolDriver(
         factory,
-        harness.driverConfig({ port: slow.port, user: USER, password: PASSWORD }),
+        harness.driverConfig({ port: server.port, user: USER, password: PASSWORD }),
       );
       await client.connect();
       const running = client.query('SELECT 1 AS ONE', undefined, undefined, 'raw');
@@ -454,11 +517,42 @@ async function run() {
       assert.deepEqual((await client.query('SELECT 1 AS ONE')).getRows(), [{ ONE: 1 }]);
       await client.close();
     } finally {
+      if (slowProxy) await slowProxy.closeAndWait(15000);
       await slow.closeAndWait(15000);
     }
   });
 
-  await check('disconnect: EXA_ALL_SESSIONS shows the session, then not', async () => {
+  if (proxy) await proxyChecks(ws);
+
+  if (proxy) {
+    await check(`disconnect through the proxy: exasim's EXA_ALL_SESSIONS shows only the proxy's sessions (CLIENT '${PROXY_CLIENT}', at most ${POOL_SIZE}), before and after`, async () => {
+      for (const client of [...openClients]) await closeClient(client);
+      wsClient = wssClient = undefined;
+      const observer = await connectDirect({ tls: true, clientName: 'exapool-observer' });
+      await proxySessions(observer);
+      const recorder = new harness.Recorder();
+      const probe = await connect({ recorder, clientName: 'exapool-probe' });
+      const sessionId = recorder.received[1].responseData.sessionId;
+      assert.ok(sessionId >= PROXY_ID_BASE, `the probe's session id ${sessionId} is the proxy's`);
+      assert.deepEqual((await probe.query('SELECT 1 AS ONE')).getRows(), [{ ONE: 1 }]);
+      // The probe's own view goes upstream too: it sees the proxy's sessions and the observer.
+      const seen = (await probe.query('SELECT CLIENT FROM EXA_ALL_SESSIONS')).getRows().map((r) => String(r.CLIENT));
+      assert.ok(!seen.some((client) => client.includes('exapool-probe')), `client names stay in the proxy: ${seen}`);
+      assert.ok(seen.includes(PROXY_CLIENT), `the probe runs on a proxy session: ${seen}`);
+      const during = await proxySessions(observer);
+      assert.ok(during.length >= 1);
+      await closeClient(probe);
+      assert.equal(recorder.commandsSent().pop(), 'disconnect');
+      assert.deepEqual(recorder.received[recorder.received.length - 1], { status: 'ok' });
+      // The upstream session goes back to the pool, not away: still at most the pool size.
+      await proxySessions(observer);
+      const last = await connect({ clientName: 'exapool-last' });
+      assert.ok((await sessionCount(last)) <= POOL_SIZE + 1, 'the proxy sessions and the observer');
+      await closeClient(last);
+      await proxySessions(observer);
+      await closeClient(observer);
+    });
+  } else await check('disconnect: EXA_ALL_SESSIONS shows the session, then not', async () => {
     for (const client of [...openClients]) await closeClient(client);
     const observer = await connect({ tls: true, clientName: 'exapool-observer' });
     await waitForSessionCount(observer, 1); // every earlier session is gone
@@ -485,24 +579,276 @@ async function run() {
     await closeClient(last);
   });
 
-  await check('exapool sim exits 0 when its stdin closes: 2 failed logins, no protocol violations', async () => {
+  if (proxy) {
+    const allowed = POOL_SIZE + killedUpstream;
+    const replaced = killedUpstream ? ` (${POOL_SIZE} + ${killedUpstream} replacing killed ones)` : '';
+    await check(`exapool proxy exits 0 when its stdin closes, having opened at most ${allowed} upstream sessions${replaced}`, async () => {
+      const { code, signal } = await proxy.closeAndWait(15000);
+      assert.equal(signal, null, `killed by ${signal}`);
+      assert.equal(code, 0, 'exit code');
+      const summary = proxy.stderrTail().find((line) => line.startsWith('exapool proxy stopped:'));
+      assert.ok(summary, "exapool proxy printed its 'exapool proxy stopped: ...' line");
+      const opened = Number((/upstream sessions opened (\d+)/.exec(summary) || [])[1]);
+      assert.ok(opened >= 1 && opened <= allowed, summary);
+    });
+  }
+
+  const simStops = proxy
+    ? `${failedLogins} failed logins passed on by the proxy, at most ${POOL_SIZE} + ${killedUpstream} + ${directLogins} direct sessions opened`
+    : `${failedLogins} failed logins`;
+  await check(`exapool sim exits 0 when its stdin closes: ${simStops}, no protocol violations`, async () => {
     const { code, signal } = await sim.closeAndWait(15000);
     assert.equal(signal, null, `killed by ${signal}`);
     assert.equal(code, 0, 'exit code');
     const summary = sim.stderrTail().find((line) => line.startsWith('exasim stopped:'));
     assert.ok(summary, "exapool sim printed its 'exasim stopped: ...' counters");
     const counter = (name) => Number((new RegExp(`${name} (\\d+)`).exec(summary) || [])[1]);
-    assert.equal(counter('failed logins'), 2, summary);
+    assert.equal(counter('failed logins'), failedLogins, summary);
     assert.equal(counter('protocol violations'), 0, summary);
     assert.equal(counter('sessions opened'), counter('closed'), summary);
+    if (proxy) assert.ok(counter('sessions opened') <= POOL_SIZE + killedUpstream + directLogins, summary);
+  });
+}
+
+// Checks that only a proxy needs: what pooling must and must not change for a driver.
+// ws: the shared plain-ws client of run(), logged in.
+async function proxyChecks(ws) {
+  const mode = proxy.mode;
+  if (mode === 'transaction') {
+    await check(`proxy (transaction mode): 8 driver connections share ${POOL_SIZE} upstream sessions; while open transactions hold all of them, the others wait for a COMMIT (or end on cancel())`, async () => {
+      const observer = await connectDirect({ clientName: 'exapool-observer' });
+      const holders = [];
+      const others = [];
+      try {
+        // Autocommit off: the first statement opens a transaction, which pins its connection.
+        for (const i of range(0, POOL_SIZE)) holders.push(await connect({ tls: i % 2 === 1, autocommit: false }));
+        for (const i of range(0, 8 - POOL_SIZE)) others.push(await connect({ tls: i % 2 === 0 }));
+        for (const [i, holder] of holders.entries()) {
+          assert.deepEqual((await holder.query(`SELECT ${i} AS I`)).getRows(), [{ I: i }]);
+        }
+        assert.equal((await proxySessions(observer)).length, POOL_SIZE, 'one upstream session per open transaction');
+        const [cancelled, ...waiters] = others;
+        const gaveUp = cancelled.query('SELECT 0 AS I', undefined, undefined, 'raw');
+        const waiting = Promise.all(waiters.map((client, i) => client.query(`SELECT ${i + 1} AS I`)));
+        assert.equal(await settlesWithin(waiting, 1000), false, 'no upstream session is free: the statements wait');
+        // cancel() of a statement that waits for a pooled connection ends it.
+        await cancelled.cancel();
+        const response = await withTimeout(gaveUp, 5000, 'the cancelled waiting statement');
+        assert.equal(response.status, 'error', 'cancel() ends the wait');
+        assert.equal(response.exception.sqlCode, 'R0003');
+        for (const holder of holders) await holder.execute('COMMIT');
+        const results = await withTimeout(waiting, 10000, 'the waiting statements after COMMIT');
+        results.forEach((result, i) => assert.deepEqual(result.getRows(), [{ I: i + 1 }]));
+        assert.deepEqual((await cancelled.query('SELECT 0 AS I')).getRows(), [{ I: 0 }]);
+        // Now all 8 at once, each statement big enough (5000 rows) that they overlap upstream;
+        // the holders (autocommit off) end the transaction each SELECT opens.
+        const clients = [...holders, ...others];
+        const selectAndCommit = async (client, sql) => {
+          const result = await client.query(sql);
+          if (holders.includes(client)) await client.execute('COMMIT');
+          return result;
+        };
+        for (const round of range(0, 2)) {
+          const all = await Promise.all(
+            clients.map((client, i) => selectAndCommit(client, `SELECT id + ${i + round} AS N FROM conf_rows ORDER BY id`)),
+          );
+          all.forEach((result, i) => {
+            const rows = result.getRows();
+            assert.equal(rows.length, ROWS);
+            assert.deepEqual(rows[ROWS - 1], { N: ROWS - 1 + i + round });
+          });
+        }
+        assert.equal((await proxySessions(observer)).length, POOL_SIZE);
+      } finally {
+        for (const client of [...holders, ...others]) await closeClient(client);
+        await closeClient(observer);
+      }
+    });
+  } else {
+    await check(`proxy (session mode): each driver connection holds its own upstream session, one beyond ${POOL_SIZE} waits for a free one`, async () => {
+      const observer = await connectDirect({ clientName: 'exapool-observer' });
+      const clients = [];
+      try {
+        // The shared ws and wss clients hold two of the pool's sessions already.
+        for (const i of range(0, POOL_SIZE - 2)) clients.push(await connect({ tls: i % 2 === 1 }));
+        for (const [i, client] of clients.entries()) {
+          assert.deepEqual((await client.query(`SELECT ${i} AS I`)).getRows(), [{ I: i }]);
+        }
+        assert.equal((await proxySessions(observer)).length, POOL_SIZE, 'one upstream session per client');
+        const extra = newClient({ clientName: 'exapool-extra' });
+        const login = extra.connect();
+        assert.equal(await settlesWithin(login, 1000), false, 'a login beyond the pool size waits');
+        await closeClient(clients.pop());
+        await withTimeout(login, 10000, 'the waiting login once a session is free');
+        assert.deepEqual((await extra.query('SELECT 7 AS I')).getRows(), [{ I: 7 }]);
+        assert.equal((await proxySessions(observer)).length, POOL_SIZE, 'the freed session was reused');
+        clients.push(extra);
+      } finally {
+        for (const client of clients) await closeClient(client);
+        await closeClient(observer);
+      }
+    });
+  }
+
+  await check('proxy: a transaction (autocommit off) is invisible to another driver connection until COMMIT', async () => {
+    await ws.execute('CREATE TABLE conf_tx (x DECIMAL(9,0))');
+    const writer = await connect({ autocommit: false, clientName: 'exapool-writer' });
+    const reader = await connect({ tls: true, clientName: 'exapool-reader' });
+    try {
+      assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (1)'), 1);
+      assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (2)'), 1);
+      assert.equal(await count(writer, 'conf_tx'), 2, 'the writer sees its own rows');
+      assert.equal(await count(reader, 'conf_tx'), 0, 'no other connection sees them before COMMIT');
+      assert.equal(await count(ws, 'conf_tx'), 0, 'no other connection sees them before COMMIT');
+      await writer.execute('COMMIT');
+      assert.equal(await count(reader, 'conf_tx'), 2, 'everyone sees them after COMMIT');
+      assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (3)'), 1);
+      assert.equal(await count(writer, 'conf_tx'), 3);
+      assert.equal(await count(reader, 'conf_tx'), 2);
+      await writer.execute('ROLLBACK');
+      assert.equal(await count(writer, 'conf_tx'), 2, 'ROLLBACK took the third row back');
+      assert.equal(await count(reader, 'conf_tx'), 2);
+      await closeClient(writer);
+      // Autocommit switched off by a statement's own attributes instead of at login.
+      const late = await connect({ clientName: 'exapool-late' });
+      try {
+        assert.equal(await late.execute('INSERT INTO conf_tx VALUES (4)', { autocommit: false }), 1);
+        assert.equal(await count(late, 'conf_tx'), 3);
+        assert.equal(await count(reader, 'conf_tx'), 2, 'no other connection sees it before COMMIT');
+        await late.execute('ROLLBACK');
+        assert.equal(await count(late, 'conf_tx'), 2);
+      } finally {
+        await closeClient(late);
+      }
+    } finally {
+      if (openClients.has(writer)) await closeClient(writer);
+      await closeClient(reader);
+    }
+  });
+
+  await check('proxy: an open transaction is rolled back when its driver connection closes', async () => {
+    const writer = await connect({ autocommit: false });
+    assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (99)'), 1);
+    await closeClient(writer);
+    const rows = (await ws.query('SELECT x FROM conf_tx ORDER BY x')).getRows();
+    assert.deepEqual(rows, [{ X: 1 }, { X: 2 }]);
+    // The pool's connection that held it serves others afterwards.
+    const again = await connect({ autocommit: false });
+    assert.equal(await again.execute('INSERT INTO conf_tx VALUES (3)'), 1);
+    await again.execute('COMMIT');
+    await closeClient(again);
+    assert.equal(await count(ws, 'conf_tx'), 3);
+  });
+
+  await check('proxy: when the upstream session holding a transaction is killed, that driver connection can commit nothing more', async () => {
+    const observer = await connectDirect({ clientName: 'exapool-observer' });
+    try {
+      const writer = await connect({ autocommit: false, clientName: 'exapool-writer' });
+      try {
+        assert.equal(await writer.execute('INSERT INTO conf_tx VALUES (10)'), 1);
+        const [{ S: upstream }] = (await writer.query('SELECT CURRENT_SESSION AS S')).getRows();
+        assert.ok(Number(upstream) < PROXY_ID_BASE, `CURRENT_SESSION is the upstream session: ${upstream}`);
+        await observer.execute(`KILL SESSION ${upstream}`);
+        killedUpstream++;
+        const sqlCode = async (sql) => {
+          const response = await writer.execute(sql, undefined, undefined, 'raw');
+          return response.status === 'ok' ? 'ok' : response.exception.sqlCode;
+        };
+        assert.equal(await sqlCode('INSERT INTO conf_tx VALUES (11)'), '08001', 'the statement that finds the loss');
+        // Exasol would have closed this connection; on another upstream session a COMMIT would
+        // commit row 12 without row 10.
+        assert.equal(await sqlCode('INSERT INTO conf_tx VALUES (12)'), '08001', 'every later statement fails');
+        assert.equal(await sqlCode('COMMIT'), '08001');
+      } finally {
+        await closeClient(writer);
+      }
+      assert.deepEqual((await observer.query('SELECT x FROM conf_tx WHERE x >= 10')).getRows(), []);
+      const next = await connect({ autocommit: false });
+      assert.equal(await next.execute('INSERT INTO conf_tx VALUES (10)'), 1);
+      await next.execute('ROLLBACK');
+      await closeClient(next);
+      assert.equal(await count(observer, 'conf_tx'), 3);
+    } finally {
+      await closeClient(observer);
+    }
+  });
+
+  await check('proxy: a prepared statement keeps working while other connections run statements, then closes', async () => {
+    const recorder = new harness.Recorder();
+    const owner = await connect({ recorder });
+    const others = [];
+    try {
+      // Session mode: the shared ws and wss clients and the owner hold three of the pool's sessions.
+      const otherCount = proxy.mode === 'transaction' ? 3 : POOL_SIZE - 3;
+      for (const i of range(0, otherCount)) others.push(await connect({ tls: i % 2 === 1 }));
+      const statement = await owner.prepare('SELECT id, label FROM conf_rows WHERE id = ? ORDER BY id');
+      for (const id of [11, 4999, 0]) {
+        const response = await statement.execute(id);
+        assert.deepEqual(firstResultSet(response).data, [[id], [`row-${id}`]]);
+        // Meanwhile the others keep the pool busy with statements of their own.
+        const results = await Promise.all(others.map((client, i) => client.query(`SELECT ${i} AS I`)));
+        results.forEach((result, i) => assert.deepEqual(result.getRows(), [{ I: i }]));
+      }
+      await statement.close();
+      const closed = recorder.received[recorder.sent.map((m) => m.command).lastIndexOf('closePreparedStatement')];
+      assert.deepEqual(closed, { status: 'ok' });
+      assert.deepEqual((await owner.query('SELECT COUNT(*) AS N FROM conf_rows')).getRows(), [{ N: ROWS }]);
+    } finally {
+      for (const client of others) await closeClient(client);
+      await closeClient(owner);
+    }
+  });
+
+  if (mode === 'transaction') {
+    await check('proxy (transaction mode): upstream sessions killed while idle are replaced before the driver notices', async () => {
+      const observer = await connectDirect({ clientName: 'exapool-observer' });
+      const clients = [];
+      try {
+        for (const i of range(0, POOL_SIZE)) clients.push(await connect({ tls: i % 2 === 1 }));
+        const before = await proxySessions(observer);
+        assert.ok(before.length >= 1, 'the proxy holds upstream sessions');
+        for (const row of before) {
+          await observer.execute(`KILL SESSION ${row.SESSION_ID}`);
+          killedUpstream++;
+        }
+        // Past the pool's validation bypass (500 ms): a borrow checks an idle connection first.
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        const results = await Promise.all(clients.map((client, i) => client.query(`SELECT ${i} AS I`)));
+        results.forEach((result, i) => assert.deepEqual(result.getRows(), [{ I: i }]));
+        assert.deepEqual((await ws.query('SELECT 1 AS ONE')).getRows(), [{ ONE: 1 }]);
+        const after = await proxySessions(observer);
+        const killed = new Set(before.map((row) => String(row.SESSION_ID)));
+        assert.ok(after.every((row) => !killed.has(String(row.SESSION_ID))), 'only new upstream sessions');
+      } finally {
+        for (const client of clients) await closeClient(client);
+        await closeClient(observer);
+      }
+    });
+  }
+
+  await check('proxy: a wrong password gets 08004, and does not keep the right one out', async () => {
+    failedLogins++;
+    const wrong = newClient({ password: 'exasol-but-wrong', clientName: 'exapool-wrong' });
+    let rejection;
+    await wrong.connect().catch((error) => {
+      rejection = error;
+    });
+    assert.ok(rejection, 'connect() must fail');
+    assert.equal(rejection.sqlCode, '08004', describe(rejection));
+    await closeClient(wrong);
+    const right = await connect({ tls: true });
+    assert.deepEqual((await right.query('SELECT 1 AS ONE')).getRows(), [{ ONE: 1 }]);
+    await closeClient(right);
   });
 }
 
 async function main() {
-  const exapool = process.argv[2];
+  const args = harness.parseArgs(process.argv.slice(2));
+  const exapool = args.positional[0];
   exapoolPath = exapool;
-  if (!exapool) {
-    console.error('usage: node conformance.js <path to the exapool binary>');
+  const viaProxy = args['via-proxy'];
+  if (!exapool || args.positional.length > 1 || (viaProxy !== undefined && !['session', 'transaction'].includes(viaProxy))) {
+    console.error('usage: node conformance.js <path to the exapool binary> [--via-proxy=session|transaction]');
     process.exit(2);
   }
   const guard = setTimeout(() => {
@@ -526,7 +872,16 @@ async function main() {
   await check('exapool sim starts and prints its ready line', async () => {
     sim = await harness.startSim(exapool);
   });
-  if (sim) {
+  if (sim && viaProxy) {
+    await check(`exapool proxy (${viaProxy} mode, pool size ${POOL_SIZE}) starts in front of exasim and prints its ready line`, async () => {
+      const started = await harness.startProxy(exapool, sim.dsn, { mode: viaProxy, poolSize: POOL_SIZE });
+      proxy = started;
+      assert.equal(started.mode, viaProxy);
+      assert.equal(started.poolSize, POOL_SIZE);
+      assert.notEqual(started.port, sim.port);
+    });
+  }
+  if (sim && (proxy || !viaProxy)) {
     await run();
     for (const client of [...openClients]) {
       await closeClient(client).catch(() => {});

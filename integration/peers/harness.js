@@ -1,7 +1,8 @@
 'use strict';
 // Shared by conformance.js and bench_roundtrips.js: loads the official driver, starts
-// `exapool sim` and builds the WebSocket factories the driver needs (plain ws, and wss with
-// the server's self-signed certificate pinned by its SHA-256 fingerprint).
+// `exapool sim` (and `exapool proxy` in front of it) and builds the WebSocket factories the
+// driver needs (plain ws, and wss with the server's self-signed certificate pinned by its
+// SHA-256 fingerprint).
 // CommonJS and node >= 18 only: a newcomer on Debian 12 gets Debian's nodejs 18.
 
 const { spawn } = require('node:child_process');
@@ -28,13 +29,40 @@ function loadDependencies() {
   }
 }
 
-const READY_LINE = /^exasim ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+)\s*$/;
+const SIM_READY_LINE = /^exasim ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+)\s*$/;
+const PROXY_READY_LINE =
+  /^exapool proxy ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+) mode=(\S+) pool-size=(\d+)(?: admin-port=\d+)?\s*$/;
 
 // Starts `<exapool> sim --sim.port=0` and resolves with
-// {port, fingerprint, dsn, stop, closeAndWait, stderrTail}
+// {port, fingerprint, dsn, child, stop, closeAndWait, stderrTail}
 // once it printed its ready line. Rejects if it exits first or stays silent for readyTimeoutMs.
 function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
-  const child = spawn(exapoolPath, ['sim', '--sim.port=0', ...extraArgs], {
+  return startServer(exapoolPath, ['sim', '--sim.port=0', ...extraArgs], {
+    name: 'exasim',
+    readyLine: SIM_READY_LINE,
+    readyTimeoutMs,
+  });
+}
+
+// Starts `<exapool> proxy --proxy.port=0` in front of the exasim whose DSN is upstreamDsn (as
+// exasim printed it: host/fingerprint:port, so the proxy pins exasim's certificate) and resolves
+// like startSim, plus {mode, poolSize} from its ready line. Same process handling as startSim:
+// the proxy stops when its stdin closes, and is killed if this process ends first.
+function startProxy(exapoolPath, upstreamDsn, { mode = 'transaction', poolSize = 4, extraArgs = [] } = {},
+  readyTimeoutMs = 30000) {
+  return startServer(
+    exapoolPath,
+    ['proxy', '--proxy.port=0', `--proxy.upstream=${upstreamDsn}`, `--proxy.mode=${mode}`,
+      `--exapool.max-size=${poolSize}`, ...extraArgs],
+    { name: 'exapool proxy', readyLine: PROXY_READY_LINE, readyTimeoutMs },
+  ).then((server) => ({ ...server, mode: server.match[4], poolSize: Number(server.match[5]) }));
+}
+
+// Starts `<exapool> <args>` with piped stdio and resolves once a stdout line matches readyLine
+// (groups: port, fingerprint, dsn, ...). The server's stderr is kept (last 60 lines).
+function startServer(exapoolPath, args, { name, readyLine, readyTimeoutMs }) {
+  const what = `${exapoolPath} ${args[0]}`;
+  const child = spawn(exapoolPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrLines = [];
@@ -60,7 +88,8 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
   };
   // Never leave a server behind, whatever way this process ends.
   process.once('exit', stop);
-  // The polite way: close its stdin (exapool sim stops on end of input) and wait for the exit.
+  // The polite way: close its stdin (exapool sim and proxy stop on end of input) and wait for
+  // the exit.
   const closeAndWait = (timeoutMs) =>
     new Promise((resolve, reject) => {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -69,7 +98,7 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
       }
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`exapool sim did not exit within ${timeoutMs} ms after its stdin closed`));
+        reject(new Error(`${what} did not exit within ${timeoutMs} ms after its stdin closed`));
       }, timeoutMs);
       // 'close', not 'exit': only then has all of its stderr (the counters) been read.
       child.once('close', (code, signal) => {
@@ -88,16 +117,16 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
       settled = true;
       clearTimeout(timer);
       stop();
-      const tail = stderrLines.length ? `\n  exasim stderr:\n    ${stderrLines.join('\n    ')}` : '';
+      const tail = stderrLines.length ? `\n  ${name} stderr:\n    ${stderrLines.join('\n    ')}` : '';
       reject(new Error(message + tail));
     };
     const timer = setTimeout(
-      () => fail(`${exapoolPath} sim printed no ready line within ${readyTimeoutMs} ms`),
+      () => fail(`${what} printed no ready line within ${readyTimeoutMs} ms`),
       readyTimeoutMs,
     );
     child.on('error', (error) => fail(`cannot start ${exapoolPath}: ${error.message}`));
     child.on('exit', (code, signal) =>
-      fail(`${exapoolPath} sim exited before it was ready (code ${code}, signal ${signal})`),
+      fail(`${what} exited before it was ready (code ${code}, signal ${signal})`),
     );
     child.stdout.on('data', (chunk) => {
       if (settled) return;
@@ -106,7 +135,7 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
       while (!settled && (newline = stdoutBuffer.indexOf('\n')) >= 0) {
         const line = stdoutBuffer.slice(0, newline);
         stdoutBuffer = stdoutBuffer.slice(newline + 1);
-        const match = READY_LINE.exec(line);
+        const match = readyLine.exec(line);
         if (!match) continue;
         settled = true;
         clearTimeout(timer);
@@ -115,6 +144,7 @@ function startSim(exapoolPath, extraArgs = [], readyTimeoutMs = 30000) {
           port: Number(match[1]),
           fingerprint: match[2].toLowerCase(),
           dsn: match[3],
+          match,
           child,
           stop,
           closeAndWait,
@@ -195,7 +225,7 @@ function makeWebsocketFactory(WebSocket, { fingerprint, recorder } = {}) {
   };
 }
 
-// Driver config for exasim at 127.0.0.1 (not "localhost": node may resolve it to ::1 first).
+// Driver config for exasim (or the proxy) at 127.0.0.1 (not "localhost": node may resolve it to ::1 first).
 function driverConfig({ port, tls: useTls, user, password, ...rest }) {
   return {
     host: '127.0.0.1',
@@ -224,6 +254,7 @@ function parseArgs(argv) {
 module.exports = {
   loadDependencies,
   startSim,
+  startProxy,
   makeWebsocketFactory,
   pinnedTlsConnect,
   driverConfig,
