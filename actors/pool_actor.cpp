@@ -19,6 +19,7 @@
 #include <memory>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -118,6 +119,7 @@ struct pool_state {
   // Every borrower is monitored once for its life (no monitor churn per borrow).
   std::unordered_map<caf::actor_addr, pool_core::borrower_id> borrowers;
   pool_core::borrower_id next_borrower = 1;
+  std::unordered_set<pool_core::borrower_id> clients; // of exapool proxy, until they are down
   std::unordered_map<pool_core::waiter_id, pending_wait> waits;
   std::unordered_map<pool_core::job_id, caf::typed_response_promise<prewarm_report>> prewarms;
   std::vector<caf::typed_response_promise<pool_stats>> shutdown_promises;
@@ -174,6 +176,7 @@ pool_stats snapshot(const pool_state& st) {
              core.count(phase::resetting) + core.count(phase::closing);
   out.total = core.total();
   out.waiting = core.waiting();
+  out.clients = st.clients.size();
   out.max_size = st.config.max_size;
   out.wait_p50 = core.wait_percentile(0.50);
   out.wait_p99 = core.wait_percentile(0.99);
@@ -487,6 +490,7 @@ void on_down(pool_pointer self, const caf::down_msg& msg) {
   if (auto b = st.borrowers.find(msg.source); b != st.borrowers.end()) {
     auto who = b->second;
     st.borrowers.erase(b);
+    st.clients.erase(who);
     st.core->borrower_down(now, who);
   } else if (auto c = st.slot_of_conn.find(msg.source); c != st.slot_of_conn.end()) {
     auto s = c->second;
@@ -535,6 +539,7 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
         run_effects(self);
       },
       [self](abort_atom) { on_abort(self); },
+      [self](client_atom) { self->state.clients.insert(track_borrower(self)); },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {
         return on_prewarm(self, n);
       },

@@ -58,6 +58,9 @@ using pool_actor = connection_listener::extend<
     // statement_aborted and the statements running on its leases are aborted on the server
     // (connection_backend::abort_running); its leases stay its own until it gives them back.
     caf::reacts_to<abort_atom>,
+    // The sender is a client of exapool proxy that uses this pool: counted in
+    // pool_stats::clients until it is down (it is monitored like a borrower).
+    caf::reacts_to<client_atom>,
     // Opens connections until n are open (idle or leased), within max_size.
     caf::replies_to<prewarm_atom, std::size_t>::with<prewarm_report>,
     caf::replies_to<stats_atom>::with<pool_stats>,

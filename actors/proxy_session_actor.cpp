@@ -28,6 +28,7 @@ struct proxy_session_state {
   pool_actor pool; // looked up on first use (borrowing.hpp)
   proxy_mode mode = proxy_mode::transaction;
   std::optional<held_lease> held;
+  pool_actor counted_by;        // the pool told that this client uses it (pool_stats::clients)
   bool pinned_for_life = false; // a session change no reset can see (transaction mode)
   // The upstream session that held the client's state (its whole session in session mode; an
   // open transaction, prepared statements or a lasting change in transaction mode) was lost.
@@ -60,6 +61,15 @@ void give_back(proxy_pointer self) {
     return;
   self->send(st.held->pool, give_back_atom::value, st.held->granted.id);
   st.held.reset();
+}
+
+// The pool counts this client among its clients (again, when it is a new pool for the key).
+void count_in(proxy_pointer self, const pool_actor& pool) {
+  auto& st = self->state;
+  if (st.counted_by == pool)
+    return;
+  st.counted_by = pool;
+  self->send(pool, client_atom::value);
 }
 
 void finish_login(proxy_pointer self, caf::error err) {
@@ -117,6 +127,7 @@ void on_login(proxy_pointer self, proxy_login& login) {
   borrow(
       self,
       [self](lease granted, pool_actor pool) {
+        count_in(self, pool);
         self->state.held = held_lease{std::move(granted), std::move(pool)};
         if (self->state.mode == proxy_mode::transaction)
           give_back(self);
@@ -160,6 +171,7 @@ void on_call(proxy_pointer self, proxy_call& call) {
   borrow(
       self,
       [self, request](lease granted, pool_actor pool) mutable {
+        count_in(self, pool);
         self->state.held = held_lease{std::move(granted), std::move(pool)};
         run_on_lease(self, std::move(request), self->state.mode == proxy_mode::session);
       },

@@ -16,6 +16,7 @@ using statement_atom = caf::atom_constant<caf::atom("statement")>;
 // session gave up on it.
 using abort_atom = caf::atom_constant<caf::atom("abort")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
+using client_atom = caf::atom_constant<caf::atom("client")>;
 // pool -> connection: open, validate (SELECT 1), reset to the baseline, close.
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using validate_atom = caf::atom_constant<caf::atom("validate")>;

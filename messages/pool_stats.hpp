@@ -18,6 +18,9 @@ struct pool_stats {
   // Gauges. total = idle + leased + opening <= max_size, always.
   std::uint64_t total = 0, leased = 0, idle = 0, opening = 0, waiting = 0;
   std::uint64_t max_size = 0;
+  // Clients of exapool proxy that use this pool now (0 for an embedded runtime): with leased
+  // (clients holding a connection) and waiting, what pgbouncer's SHOW POOLS shows.
+  std::uint64_t clients = 0;
   // Counters.
   std::uint64_t borrowed = 0, returned = 0;
   std::uint64_t opened = 0, closed = 0, connect_failures = 0;
@@ -33,7 +36,7 @@ struct pool_stats {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
   return f(caf::meta::type_name("pool_stats"), x.key, x.label, x.total, x.leased, x.idle, x.opening,
-           x.waiting, x.max_size, x.borrowed, x.returned, x.opened, x.closed, x.connect_failures,
+           x.waiting, x.max_size, x.clients, x.borrowed, x.returned, x.opened, x.closed, x.connect_failures,
            x.validated, x.invalid, x.evicted, x.reclaimed, x.resets, x.timed_out_borrows,
            x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error);
 }

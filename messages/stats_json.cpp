@@ -24,6 +24,7 @@ constexpr std::pair<const char*, counter> counters[] = {
     {"opening", &pool_stats::opening},
     {"waiting", &pool_stats::waiting},
     {"max_size", &pool_stats::max_size},
+    {"clients", &pool_stats::clients},
     {"borrowed", &pool_stats::borrowed},
     {"returned", &pool_stats::returned},
     {"opened", &pool_stats::opened},

@@ -67,6 +67,10 @@ void print_pool(const pool_stats& s, std::size_t index, std::size_t count) {
               s.label.empty() ? "(no label)" : s.label.c_str(), s.key.hex.c_str());
   std::printf("  connections   %llu of max %llu: leased %llu, idle %llu, opening %llu\n",
               n(s.total), n(s.max_size), n(s.leased), n(s.idle), n(s.opening));
+  if (s.clients > 0) // a pool of exapool proxy: its clients, as pgbouncer's SHOW POOLS
+    std::printf(
+        "  proxy clients %llu connected: active %llu (holding a connection), waiting %llu\n",
+        n(s.clients), n(s.leased), n(s.waiting));
   std::printf("  borrows       borrowed %llu, returned %llu, waiting now %llu, timed out %llu\n",
               n(s.borrowed), n(s.returned), n(s.waiting), n(s.timed_out_borrows));
   std::printf("  sessions      opened %llu, closed %llu, connect failures %llu\n", n(s.opened),

@@ -68,6 +68,16 @@ TEST_CASE("in transaction mode, clients share one upstream connection between st
   CHECK(f.sim().stats().sessions_opened == 1);
   CHECK(f.sim().session_ids().size() == 1);
   CHECK(f.front().sessions() == 2);
+  // The pool counts its clients (pgbouncer's SHOW POOLS), until they are gone.
+  auto pool = f.pools().stats();
+  REQUIRE(pool.size() == 1);
+  CHECK(pool[0].clients == 2);
+  CHECK(pool[0].total == 1);
+  b->disconnect();
+  auto deadline = std::chrono::steady_clock::now() + 20s; // a hang guard
+  while (f.pools().stats()[0].clients != 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.pools().stats()[0].clients == 1);
 }
 
 TEST_CASE("in transaction mode, an open transaction pins its client to one connection") {

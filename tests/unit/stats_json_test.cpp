@@ -37,7 +37,7 @@ pool_stats distinct_stats(const credentials& creds) {
   s.total = 3, s.leased = 1, s.idle = 2, s.opening = 0, s.waiting = 4, s.max_size = 8;
   s.borrowed = 120, s.returned = 119, s.opened = 5, s.closed = 2, s.connect_failures = 6;
   s.validated = 7, s.invalid = 9, s.evicted = 10, s.reclaimed = 11, s.resets = 12;
-  s.timed_out_borrows = 13;
+  s.timed_out_borrows = 13, s.clients = 14;
   s.wait_p50 = 15us, s.wait_p99 = 950us, s.wait_max = 1200ms;
   s.last_connect_error = "connect_failed: db1:8564 refused";
   return s;
@@ -62,26 +62,14 @@ TEST_CASE("stats JSON has every field by name and its value", "[stats][json]") {
   auto& pool = doc.at("pools").at(0).as_object();
   CHECK(pool.at("key").as_string() == s.key.hex);
   CHECK(pool.at("label").as_string() == "etl_user@db1:8564,db2:8565/STAGE");
-  std::pair<const char*, std::int64_t> expected[] = {{"total", 3},
-                                                     {"leased", 1},
-                                                     {"idle", 2},
-                                                     {"opening", 0},
-                                                     {"waiting", 4},
-                                                     {"max_size", 8},
-                                                     {"borrowed", 120},
-                                                     {"returned", 119},
-                                                     {"opened", 5},
-                                                     {"closed", 2},
-                                                     {"connect_failures", 6},
-                                                     {"validated", 7},
-                                                     {"invalid", 9},
-                                                     {"evicted", 10},
-                                                     {"reclaimed", 11},
-                                                     {"resets", 12},
-                                                     {"timed_out_borrows", 13},
-                                                     {"wait_p50_us", 15},
-                                                     {"wait_p99_us", 950},
-                                                     {"wait_max_us", 1200000}};
+  std::pair<const char*, std::int64_t> expected[] = {
+      {"total", 3},        {"leased", 1},        {"idle", 2},
+      {"opening", 0},      {"waiting", 4},       {"max_size", 8},
+      {"clients", 14},     {"borrowed", 120},    {"returned", 119},
+      {"opened", 5},       {"closed", 2},        {"connect_failures", 6},
+      {"validated", 7},    {"invalid", 9},       {"evicted", 10},
+      {"reclaimed", 11},   {"resets", 12},       {"timed_out_borrows", 13},
+      {"wait_p50_us", 15}, {"wait_p99_us", 950}, {"wait_max_us", 1200000}};
   for (auto [name, value] : expected) {
     INFO(name);
     REQUIRE(pool.contains(name));
