@@ -6,7 +6,9 @@
 // on both hops. Per client count it prints queries per second, p50 and p99 latency of each
 // phase, the ratio proxy / direct, and how many sessions exasim saw opened in each phase (through
 // the proxy at most the pool's size: more fails the run, it is the proxy's promise, not a
-// timing). Asserts nothing about the figures; exits 1 when a query failed.
+// timing), and the process's CPU time and context switches per query while the clients loop
+// (client, exasim and proxy share the process, so the difference is the proxy's). Asserts
+// nothing about the figures; exits 1 when a query failed.
 //
 //   build/bench/proxy_bench [--bench.clients=1,8,32,128] [--bench.seconds=10]
 //       [--bench.wss] [--bench.proxy-threads=2] [--bench.sim-threads=2] [--bench.csv=FILE]
@@ -18,6 +20,7 @@
 //
 // CSV rows (bench/README.md), beside pgbouncer_bench.sh's P1,select_pk,postgres|pgbouncer,...:
 //   P1,select1,exasim|exapool_proxy,<clients>,qps|p50_ms|p99_ms|sessions_opened,<value>,<unit>
+//   P1,select1,exasim|exapool_proxy,<clients>,cpu_us_per_query|context_switches_per_query,...
 //   P1,select1,exapool_proxy,<clients>,ratio_vs_direct,<value>,x
 #include "actors/runtime.hpp"
 #include "actors/runtime_options.hpp"
@@ -28,6 +31,8 @@
 #include "proxy/proxy.hpp"
 
 #include <caf/all.hpp>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <charconv>
@@ -95,8 +100,15 @@ struct measured {
   double seconds = 0;
   std::vector<double> latencies_us;
   std::string first_error;
+  // The whole process's CPU time and context switches while the clients loop: client threads,
+  // exasim and (through the proxy) the proxy and its pool, all in this process.
+  double cpu_seconds = 0;
+  std::uint64_t context_switches = 0;
 
   double qps() const { return seconds > 0 ? static_cast<double>(queries) / seconds : 0.0; }
+  double per_query(double total) const {
+    return queries > 0 ? total / static_cast<double>(queries) : 0.0;
+  }
   double percentile_ms(double p) {
     if (latencies_us.empty())
       return 0.0;
@@ -145,6 +157,21 @@ private:
   bool started_ = false;
   clock_type::time_point start_;
 };
+
+struct usage {
+  double cpu_seconds = 0;
+  std::uint64_t context_switches = 0;
+};
+
+usage process_usage() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return {seconds(ru.ru_utime) + seconds(ru.ru_stime),
+          static_cast<std::uint64_t>(ru.ru_nvcsw + ru.ru_nivcsw)};
+}
 
 // One SELECT 1; a wrong answer counts as a failure, not as a fast query.
 void select1(exasol::connection& conn, client_tally& tally) {
@@ -196,10 +223,14 @@ measured run_clients(const exasol::connection_options& opts, std::size_t n, doub
       }
     });
   auto start = line.start_when_ready();
+  auto usage_before = process_usage();
   for (auto& t : threads)
     t.join();
+  auto usage_after = process_usage();
   measured m;
   m.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  m.cpu_seconds = usage_after.cpu_seconds - usage_before.cpu_seconds;
+  m.context_switches = usage_after.context_switches - usage_before.context_switches;
   for (auto& t : tallies) {
     m.queries += t.queries;
     m.errors += t.errors;
@@ -268,14 +299,16 @@ int run(bench_config& cfg) {
               "  direct: to exasim in-process on 127.0.0.1:%u; proxy: to exapool proxy "
               "(transaction mode, pool %zu, %d I/O threads) in front of the same exasim\n"
               "  ratio: proxy queries/s / direct queries/s; sessions: exasim sessions opened in "
-              "the phase\n",
+              "the phase;\n"
+              "  cpu_us/q, cs/q: this process's CPU time (us) and context switches per query "
+              "while the clients loop (clients, exasim and the proxy all run in it)\n",
               cfg.seconds, cfg.wss ? "wss (TLS) on every hop" : "plain ws",
               static_cast<unsigned>(sim.port()), pool_size, cfg.proxy_threads);
-  std::printf("%8s %12s %12s %7s %10s %10s %10s %10s %9s %9s\n", "clients", "direct_qps",
-              "proxy_qps", "ratio", "direct_p50", "proxy_p50", "direct_p99", "proxy_p99",
-              "sessions", "sessions");
-  std::printf("%8s %12s %12s %7s %10s %10s %10s %10s %9s %9s\n", "", "", "", "", "ms", "ms", "ms",
-              "ms", "direct", "proxy");
+  std::printf("%8s %12s %12s %7s %10s %10s %10s %10s %9s %9s %8s %8s %7s %7s\n", "clients",
+              "direct_qps", "proxy_qps", "ratio", "direct_p50", "proxy_p50", "direct_p99",
+              "proxy_p99", "sessions", "sessions", "cpu_us/q", "cpu_us/q", "cs/q", "cs/q");
+  std::printf("%8s %12s %12s %7s %10s %10s %10s %10s %9s %9s %8s %8s %7s %7s\n", "", "", "", "",
+              "ms", "ms", "ms", "ms", "direct", "proxy", "direct", "proxy", "direct", "proxy");
   std::fflush(stdout);
 
   caf::actor_system sys{cfg};
@@ -305,10 +338,15 @@ int run(bench_config& cfg) {
     }
 
     double ratio = direct.m.qps() > 0 ? via.m.qps() / direct.m.qps() : 0.0;
-    std::printf("%8zu %12.0f %12.0f %6.2fx %10.3f %10.3f %10.3f %10.3f %9llu %9llu\n", n,
-                direct.m.qps(), via.m.qps(), ratio, direct.p50, via.p50, direct.p99, via.p99,
-                static_cast<unsigned long long>(direct.sessions),
-                static_cast<unsigned long long>(via.sessions));
+    std::printf(
+        "%8zu %12.0f %12.0f %6.2fx %10.3f %10.3f %10.3f %10.3f %9llu %9llu %8.1f %8.1f %7.2f "
+        "%7.2f\n",
+        n, direct.m.qps(), via.m.qps(), ratio, direct.p50, via.p50, direct.p99, via.p99,
+        static_cast<unsigned long long>(direct.sessions),
+        static_cast<unsigned long long>(via.sessions),
+        1e6 * direct.m.per_query(direct.m.cpu_seconds), 1e6 * via.m.per_query(via.m.cpu_seconds),
+        direct.m.per_query(static_cast<double>(direct.m.context_switches)),
+        via.m.per_query(static_cast<double>(via.m.context_switches)));
     std::fflush(stdout);
     for (auto [variant, p] : {std::pair{"exasim", &direct}, std::pair{"exapool_proxy", &via}}) {
       csv.add("P1", "select1", variant, n, "qps", p->m.qps(), "queries/s");
@@ -316,6 +354,10 @@ int run(bench_config& cfg) {
       csv.add("P1", "select1", variant, n, "p99_ms", p->p99, "ms");
       csv.add("P1", "select1", variant, n, "sessions_opened", static_cast<double>(p->sessions),
               "count");
+      csv.add("P1", "select1", variant, n, "cpu_us_per_query",
+              1e6 * p->m.per_query(p->m.cpu_seconds), "us");
+      csv.add("P1", "select1", variant, n, "context_switches_per_query",
+              p->m.per_query(static_cast<double>(p->m.context_switches)), "count");
     }
     csv.add("P1", "select1", "exapool_proxy", n, "ratio_vs_direct", ratio, "x");
 
