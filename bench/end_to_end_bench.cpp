@@ -26,6 +26,7 @@
 #include "actors/runtime.hpp"
 #include "apps/exapool/options.hpp"
 #include "bench/bench_csv.hpp"
+#include "bench/bench_threads.hpp"
 #include "bench/peers/lock_pool.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
@@ -56,6 +57,8 @@ using clock_type = std::chrono::steady_clock;
 using exapool::bench::lock_pool;
 using exapool::bench::lock_pool_config;
 using exapool::bench::lock_pool_policy;
+using exapool::bench::start_line;
+using exapool::bench::thread_tally;
 
 constexpr const char* rows_table = "B1_ROWS1000";
 constexpr std::size_t rows_in_table = 1000;
@@ -157,14 +160,7 @@ struct measured {
   std::string first_error;
 
   double qps() const { return seconds > 0 ? static_cast<double>(queries) / seconds : 0.0; }
-  double percentile_ms(double p) {
-    if (latencies_us.empty())
-      return 0.0;
-    auto k = static_cast<std::size_t>(p * static_cast<double>(latencies_us.size() - 1));
-    std::nth_element(latencies_us.begin(), latencies_us.begin() + static_cast<std::ptrdiff_t>(k),
-                     latencies_us.end());
-    return latencies_us[k] / 1000.0;
-  }
+  double percentile_ms(double p) { return exapool::bench::percentile_ms(latencies_us, p); }
 };
 
 // When a session stops: after `seconds`, or after `queries` of its own.
@@ -192,47 +188,6 @@ std::string check_rows(const exasol::result_set& rs, const workload& w) {
 }
 
 // --- thread-based variants ------------------------------------------------------------------
-
-// What a worker thread records; merged into `measured` after the run.
-struct thread_tally {
-  std::vector<double> latencies_us;
-  std::size_t queries = 0, errors = 0;
-  std::uint64_t connections = 0;
-  std::string first_error;
-
-  void fail(const std::string& why) {
-    if (errors++ == 0)
-      first_error = why;
-  }
-};
-
-// Releases every worker at once, after each has done its setup (e.g. connected).
-class start_line {
-public:
-  explicit start_line(std::size_t n) : waiting_for_(n) {}
-  void ready_and_wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (--waiting_for_ == 0)
-      all_ready_.notify_all();
-    go_.wait(lock, [&] { return started_; });
-  }
-  clock_type::time_point start_when_ready() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    all_ready_.wait(lock, [&] { return waiting_for_ == 0; });
-    started_ = true;
-    start_ = clock_type::now();
-    go_.notify_all();
-    return start_;
-  }
-  clock_type::time_point start() const { return start_; } // valid once released
-
-private:
-  std::mutex mutex_;
-  std::condition_variable all_ready_, go_;
-  std::size_t waiting_for_;
-  bool started_ = false;
-  clock_type::time_point start_;
-};
 
 // Runs `threads` workers: each calls setup(tally) (untimed), then one_query(tally) until the plan
 // says stop, recording each query's latency, then teardown(tally).

@@ -26,6 +26,7 @@
 #include "actors/runtime_options.hpp"
 #include "apps/exapool/options.hpp"
 #include "bench/bench_csv.hpp"
+#include "bench/bench_threads.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 #include "proxy/proxy.hpp"
@@ -51,6 +52,8 @@
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using exapool::bench::start_line;
+using exapool::bench::thread_tally;
 using namespace std::chrono_literals;
 
 struct bench_config : exapool::runtime_system_config {
@@ -109,53 +112,7 @@ struct measured {
   double per_query(double total) const {
     return queries > 0 ? total / static_cast<double>(queries) : 0.0;
   }
-  double percentile_ms(double p) {
-    if (latencies_us.empty())
-      return 0.0;
-    auto k = static_cast<std::size_t>(p * static_cast<double>(latencies_us.size() - 1));
-    std::nth_element(latencies_us.begin(), latencies_us.begin() + static_cast<std::ptrdiff_t>(k),
-                     latencies_us.end());
-    return latencies_us[k] / 1000.0;
-  }
-};
-
-struct client_tally {
-  std::vector<double> latencies_us;
-  std::size_t queries = 0, errors = 0;
-  std::string first_error;
-
-  void fail(const std::string& why) {
-    if (errors++ == 0)
-      first_error = why;
-  }
-};
-
-// Releases every client at once, after each has logged in and run its first statement.
-class start_line {
-public:
-  explicit start_line(std::size_t n) : waiting_for_(n) {}
-  clock_type::time_point ready_and_wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (--waiting_for_ == 0)
-      all_ready_.notify_all();
-    go_.wait(lock, [&] { return started_; });
-    return start_;
-  }
-  clock_type::time_point start_when_ready() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    all_ready_.wait(lock, [&] { return waiting_for_ == 0; });
-    started_ = true;
-    start_ = clock_type::now();
-    go_.notify_all();
-    return start_;
-  }
-
-private:
-  std::mutex mutex_;
-  std::condition_variable all_ready_, go_;
-  std::size_t waiting_for_;
-  bool started_ = false;
-  clock_type::time_point start_;
+  double percentile_ms(double p) { return exapool::bench::percentile_ms(latencies_us, p); }
 };
 
 struct usage {
@@ -174,7 +131,7 @@ usage process_usage() {
 }
 
 // One SELECT 1; a wrong answer counts as a failure, not as a fast query.
-void select1(exasol::connection& conn, client_tally& tally) {
+void select1(exasol::connection& conn, thread_tally& tally) {
   try {
     auto rs = conn.query("SELECT 1");
     if (rs.row_count() != 1)
@@ -188,7 +145,7 @@ void select1(exasol::connection& conn, client_tally& tally) {
 // its connections, as pgbouncer's first transactions do before pgbench's clock runs), then all
 // loop SELECT 1 from the same instant for `seconds`, then disconnect.
 measured run_clients(const exasol::connection_options& opts, std::size_t n, double seconds) {
-  std::vector<client_tally> tallies(n);
+  std::vector<thread_tally> tallies(n);
   start_line line(n);
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < n; ++i)
@@ -202,7 +159,8 @@ measured run_clients(const exasol::connection_options& opts, std::size_t n, doub
         tally.fail(std::string("login: ") + e.what());
       }
       bool usable = conn && tally.errors == 0;
-      auto start = line.ready_and_wait();
+      line.ready_and_wait();
+      auto start = line.start();
       auto deadline = start + std::chrono::duration_cast<clock_type::duration>(
                                   std::chrono::duration<double>(seconds));
       while (usable && clock_type::now() < deadline) {

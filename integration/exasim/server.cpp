@@ -2,12 +2,9 @@
 
 #include "integration/exasim/blocking_engine.hpp"
 #include "integration/exasim/sqlite_engine.hpp"
+#include "integration/front/front_server.hpp"
 #include "integration/front/front_state.hpp"
 #include "integration/front/listener.hpp"
-#include "integration/front/session_core.hpp"
-#include "integration/front/tls.hpp"
-
-#include <boost/asio/io_context.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,21 +14,14 @@
 namespace exasim {
 
 using exafront::front_state;
-using exafront::listener;
-using exafront::tls_material;
 
 struct server::impl {
   server_options options;
   std::shared_ptr<front_state> state;
-  std::unique_ptr<boost::asio::io_context> ioc;
-  std::shared_ptr<listener> accept;
-  std::vector<std::thread> threads;
-  tls_material tls;
-  std::string temp_dir; // the private database's directory, removed with the server
-  std::string database; // the SQLite file, kept across restarts
-  std::uint16_t port = 0;
-  bool running = false;
-  counters retired; // totals of the states of earlier runs (before a restart)
+  exafront::front_server net; // certificate, listener, I/O threads
+  std::string temp_dir;       // the private database's directory, removed with the server
+  std::string database;       // the SQLite file, kept across restarts
+  counters retired;           // totals of the states of earlier runs (before a restart)
   double spike_probability = 0;
   std::chrono::milliseconds spike{0};
 
@@ -84,15 +74,12 @@ exafront::front_options front_options_of(const server_options& o) {
 } // namespace
 
 void server::impl::start() {
-  if (running)
+  if (net.running())
     return;
   // A restart keeps what clients know: the certificate (pinned by fingerprint), the port and
   // the data.
   bool restart = state != nullptr;
-  if (tls.certificate_pem.empty())
-    tls = options.cert_file.empty()
-              ? exafront::make_self_signed_certificate()
-              : exafront::load_certificate(options.cert_file, options.key_file);
+  net.prepare_tls(options.cert_file, options.key_file);
   std::uint64_t first_session = 0;
   if (restart) {
     counters_add(retired, *state);
@@ -109,41 +96,18 @@ void server::impl::start() {
         state->workers);
     if (!options.fresh_rsa_key_per_session)
       state->shared_key = exasol::codec::rsa_key_pair::generate(1024);
-    ioc = std::make_unique<boost::asio::io_context>(std::max(1, options.threads));
-    accept =
-        exafront::start_listener(*ioc, options.host, port != 0 ? port : options.port, tls, state);
   } catch (...) {
     state->workers.join();
     state->db_engine.reset();
-    ioc.reset();
     throw;
   }
-  port = accept->port();
-  for (int i = 0; i < std::max(1, options.threads); ++i)
-    threads.emplace_back([this] { ioc->run(); });
-  running = true;
+  net.start(state, options.port, options.threads);
 }
 
-// Order matters: no new connections; running statements interrupted; the I/O threads end;
-// the worker threads finish what they hold; then the io_context is destroyed, which destroys
-// every session (closing its socket and its SQLite connection). The database stays for a
-// restart; the destructor removes a temporary one.
+// front_server::stop's order: every session ends (closing its SQLite connection) before the
+// engine. The database stays for a restart; the destructor removes a temporary one.
 void server::impl::stop() {
-  if (!running)
-    return;
-  running = false;
-  state->stopping = true;
-  accept->stop();
-  for (auto& core : state->live_cores())
-    core->interrupt_engine();
-  ioc->stop();
-  for (auto& t : threads)
-    t.join();
-  threads.clear();
-  state->workers.join();
-  accept.reset();
-  ioc.reset();
-  state->db_engine.reset();
+  net.stop();
 }
 
 server::server(server_options options) : impl_(std::make_unique<impl>()) {
@@ -166,14 +130,14 @@ void server::stop() {
 }
 
 std::uint16_t server::port() const {
-  return impl_->port;
+  return impl_->net.port();
 }
 const std::string& server::fingerprint() const {
-  return impl_->tls.fingerprint;
+  return impl_->net.fingerprint();
 }
 
 std::string server::dsn() const {
-  return impl_->options.host + "/" + impl_->tls.fingerprint + ":" + std::to_string(impl_->port);
+  return impl_->options.host + "/" + fingerprint() + ":" + std::to_string(port());
 }
 
 counters server::stats() const {
@@ -239,9 +203,9 @@ void server::set_latency_spikes(double probability, std::chrono::milliseconds sp
 }
 
 void server::set_accepting(bool accepting) {
-  if (!impl_->running)
+  if (!impl_->net.running())
     throw std::logic_error("exasim: set_accepting needs a running server");
-  impl_->accept->set_accepting(accepting);
+  impl_->net.accept().set_accepting(accepting);
 }
 
 } // namespace exasim
