@@ -36,9 +36,9 @@ struct pool_stats {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
   return f(caf::meta::type_name("pool_stats"), x.key, x.label, x.total, x.leased, x.idle, x.opening,
-           x.waiting, x.max_size, x.clients, x.borrowed, x.returned, x.opened, x.closed, x.connect_failures,
-           x.validated, x.invalid, x.evicted, x.reclaimed, x.resets, x.timed_out_borrows,
-           x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error);
+           x.waiting, x.max_size, x.clients, x.borrowed, x.returned, x.opened, x.closed,
+           x.connect_failures, x.validated, x.invalid, x.evicted, x.reclaimed, x.resets,
+           x.timed_out_borrows, x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error);
 }
 
 } // namespace exapool

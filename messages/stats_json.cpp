@@ -18,24 +18,15 @@ using text = std::string pool_stats::*;
 
 // Every field by its JSON name: one list, so writing and reading cannot drift apart.
 constexpr std::pair<const char*, counter> counters[] = {
-    {"total", &pool_stats::total},
-    {"leased", &pool_stats::leased},
-    {"idle", &pool_stats::idle},
-    {"opening", &pool_stats::opening},
-    {"waiting", &pool_stats::waiting},
-    {"max_size", &pool_stats::max_size},
-    {"clients", &pool_stats::clients},
-    {"borrowed", &pool_stats::borrowed},
-    {"returned", &pool_stats::returned},
-    {"opened", &pool_stats::opened},
-    {"closed", &pool_stats::closed},
-    {"connect_failures", &pool_stats::connect_failures},
-    {"validated", &pool_stats::validated},
-    {"invalid", &pool_stats::invalid},
-    {"evicted", &pool_stats::evicted},
-    {"reclaimed", &pool_stats::reclaimed},
-    {"resets", &pool_stats::resets},
-    {"timed_out_borrows", &pool_stats::timed_out_borrows},
+    {"total", &pool_stats::total},         {"leased", &pool_stats::leased},
+    {"idle", &pool_stats::idle},           {"opening", &pool_stats::opening},
+    {"waiting", &pool_stats::waiting},     {"max_size", &pool_stats::max_size},
+    {"clients", &pool_stats::clients},     {"borrowed", &pool_stats::borrowed},
+    {"returned", &pool_stats::returned},   {"opened", &pool_stats::opened},
+    {"closed", &pool_stats::closed},       {"connect_failures", &pool_stats::connect_failures},
+    {"validated", &pool_stats::validated}, {"invalid", &pool_stats::invalid},
+    {"evicted", &pool_stats::evicted},     {"reclaimed", &pool_stats::reclaimed},
+    {"resets", &pool_stats::resets},       {"timed_out_borrows", &pool_stats::timed_out_borrows},
 };
 
 constexpr std::pair<const char*, duration> durations[] = {

@@ -147,3 +147,34 @@ TEST_CASE("getHosts names the proxy, so a client never goes around it") {
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0].as_string() == "127.0.0.1");
 }
+
+TEST_CASE("loginToken and protocol v1 logins pass through the proxy") {
+  proxy_fixture f({proxy_mode::transaction, 2});
+  auto o = f.client_options(true); // loginToken needs TLS
+  o.password.clear();
+  o.access_token = access_token;
+  exasol::connection token_client(o);
+  CHECK(first_int(token_client.query("SELECT 1")) == 1);
+  o.access_token = "not-a-token";
+  auto refused = error_of([&] { exasol::connection c(o); });
+  CHECK(refused.sql_code() == "08004");
+
+  exasim_test::test_client v1(f.front().port(), false);
+  auto login = v1.login("sys", "exasol", 1);
+  REQUIRE(login.at("status").as_string() == "ok");
+  CHECK(login.at("responseData").at("protocolVersion").as_int64() == 1);
+  CHECK(v1.execute("SELECT 2").at("status").as_string() == "ok");
+}
+
+TEST_CASE("heartbeats reach the client while its statement runs upstream") {
+  proxy_fixture f({proxy_mode::transaction, 1});
+  exasim_test::test_client raw(f.front().port(), false);
+  REQUIRE(raw.login("sys", "exasol").at("status").as_string() == "ok");
+  f.sim().set_query_latency(2500ms);
+  auto answer = raw.request({{"command", "execute"},
+                             {"sqlText", "SELECT 1"},
+                             {"attributes", boost::json::object{{"feedbackInterval", 1}}}});
+  f.sim().set_query_latency(0ms);
+  CHECK(answer.at("status").as_string() == "ok");
+  CHECK(raw.pongs_received() >= 1); // the proxy's own, each second of the 2.5 s statement
+}

@@ -16,6 +16,9 @@ namespace exapool::ptest {
 
 using namespace std::chrono_literals;
 
+// The OpenID access token exasim accepts (loginToken through the proxy).
+inline const std::string access_token = "proxy-test-token";
+
 struct proxy_setup {
   proxy_mode mode = proxy_mode::transaction;
   std::size_t pool_size = 2;
@@ -73,6 +76,7 @@ private:
   static exasim::server_options sim_options() {
     exasim::server_options o;
     o.fresh_rsa_key_per_session = false;
+    o.access_tokens = {access_token};
     return o;
   }
 
