@@ -25,12 +25,20 @@ std::string upper_ascii(std::string text) {
   return text;
 }
 
-execution execution_of(caf::expected<proxy_outcome>& answer, attribute_set& attributes) {
+// Takes over what the request changed on the connection into the client's attributes, and
+// tells whether it failed.
+std::optional<sql_error> error_of(caf::expected<proxy_outcome>& answer, attribute_set& attributes) {
   if (!answer)
-    return execution{{}, front_error(answer.error())};
+    return front_error(answer.error());
   take_attributes(answer->after, answer->transaction_open, attributes);
   if (answer->failed())
-    return execution{{}, sql_error{answer->sql_code, answer->text}};
+    return sql_error{answer->sql_code, answer->text};
+  return std::nullopt;
+}
+
+execution execution_of(caf::expected<proxy_outcome>& answer, attribute_set& attributes) {
+  if (auto error = error_of(answer, attributes))
+    return execution{{}, std::move(error)};
   execution out;
   out.results.reserve(answer->results.size());
   for (const auto& r : answer->results)
@@ -62,8 +70,7 @@ public:
     request.type = proxy_request::kind::set_attributes;
     call(std::move(request), attributes,
          [&attributes, completion](caf::expected<proxy_outcome> answer) {
-           auto result = execution_of(answer, attributes);
-           completion(result.error);
+           completion(error_of(answer, attributes));
          });
   }
 
@@ -75,9 +82,9 @@ public:
     request.sql = {std::move(sql_text)};
     call(std::move(request), attributes,
          [&attributes, completion](caf::expected<proxy_outcome> answer) {
-           auto result = execution_of(answer, attributes);
-           if (result.error)
-             return completion(*result.error);
+           // Only the handle and columns matter: the describe-shape results are not converted.
+           if (auto error = error_of(answer, attributes))
+             return completion(*error);
            exafront::prepared_statement_info info;
            info.handle = answer->handle;
            info.parameters = front_columns(answer->parameter_columns_json);
