@@ -90,13 +90,17 @@ bool is_session_limit(const exasol::error& e) {
   return e.kind() == exasol::error_kind::auth && contains_ignoring_case(e.what(), "session limit");
 }
 
-// A failed open names why; an authentication failure keeps its own code so that the pool can
-// stop retrying, and a session-limit refusal its own so that the pool keeps serving.
+// A failed open names why; an authentication failure and an untrusted certificate keep their
+// own codes so that the pool can stop retrying, and a session-limit refusal its own so that the
+// pool keeps serving.
 caf::error to_open_error(const exasol::error& e) {
   if (is_session_limit(e))
     return make_error(pool_errc::session_limit, e.what());
   if (e.kind() == exasol::error_kind::auth)
     return make_error(pool_errc::authentication_failed, e.what());
+  if (e.kind() == exasol::error_kind::tls || e.kind() == exasol::error_kind::fingerprint_mismatch)
+    return make_error(pool_errc::untrusted_server,
+                      std::string(exasol::to_string(e.kind())) + ": " + e.what());
   return make_error(pool_errc::connect_failed,
                     std::string(exasol::to_string(e.kind())) + ": " + e.what());
 }

@@ -85,6 +85,8 @@ pool_errc code_of(pool_core::refusal r) {
     return pool_errc::acquire_timeout;
   case pool_core::refusal::authentication_failed:
     return pool_errc::authentication_failed;
+  case pool_core::refusal::untrusted_server:
+    return pool_errc::untrusted_server;
   case pool_core::refusal::too_many_waiters:
     return pool_errc::too_many_waiters;
   case pool_core::refusal::statement_aborted:
@@ -103,6 +105,8 @@ pool_core::open_failure open_failure_of(const caf::error& err) {
     return pool_core::open_failure::auth;
   case pool_errc::session_limit:
     return pool_core::open_failure::session_limit;
+  case pool_errc::untrusted_server:
+    return pool_core::open_failure::untrusted;
   default:
     return pool_core::open_failure::other;
   }
@@ -539,7 +543,10 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
         run_effects(self);
       },
       [self](abort_atom) { on_abort(self); },
-      [self](client_atom) { self->state.clients.insert(track_borrower(self)); },
+      [self](client_atom) {
+        self->state.clients.insert(track_borrower(self));
+        return self->state.core->vouches();
+      },
       [self](prewarm_atom, std::size_t n) -> caf::result<prewarm_report> {
         return on_prewarm(self, n);
       },

@@ -59,8 +59,10 @@ using pool_actor = connection_listener::extend<
     // (connection_backend::abort_running); its leases stay its own until it gives them back.
     caf::reacts_to<abort_atom>,
     // The sender is a client of exapool proxy that uses this pool: counted in
-    // pool_stats::clients until it is down (it is monitored like a borrower).
-    caf::reacts_to<client_atom>,
+    // pool_stats::clients until it is down (it is monitored like a borrower). The answer says
+    // whether the pool vouches for its credentials (pool_core::vouches): then a login needs no
+    // borrow to prove them.
+    caf::replies_to<client_atom>::with<bool>,
     // Opens connections until n are open (idle or leased), within max_size.
     caf::replies_to<prewarm_atom, std::size_t>::with<prewarm_report>,
     caf::replies_to<stats_atom>::with<pool_stats>,

@@ -261,8 +261,8 @@ pool_core::borrow_answer pool_core::borrow(time_point now, borrower_id who, want
     out.text = "the pool is shutting down";
     return out;
   }
-  if (auth_failed_ && now < auth_blocked_until_) {
-    out.code = refusal::authentication_failed;
+  if (refused_ != refusal::none && now < refused_until_) {
+    out.code = refused_;
     out.text = counters_.last_connect_error;
     return out;
   }
@@ -395,7 +395,7 @@ void pool_core::opened(time_point now, slot_id s) {
   auto& sl = slots_[s];
   ++counters_.opened;
   consecutive_failures_ = 0;
-  auth_failed_ = false;
+  refused_ = refusal::none;
   limit_until_ = time_point{}; // the server took one more: its limit is not where it was
   sl.was_open = true;
   sl.deadline = never;
@@ -422,12 +422,14 @@ void pool_core::connect_failed(time_point now, open_failure kind, const std::str
   backoff_ = consecutive_failures_ == 1 ? config_.backoff_initial
                                         : std::min(backoff_ * 2, config_.backoff_max);
   next_connect_at_ = now + backoff_;
-  if (kind == open_failure::auth) {
-    // Waiting is pointless: the credentials are wrong. Fail everyone now, and refuse borrows
-    // until the backoff is over (no login storm against the server).
-    auth_failed_ = true;
-    auth_blocked_until_ = next_connect_at_;
-    fail_all_waiters(refusal::authentication_failed, text);
+  if (kind == open_failure::auth || kind == open_failure::untrusted) {
+    // Waiting is pointless: the credentials are wrong, or the server is not the one the TLS
+    // rules trust. Fail everyone now, and refuse borrows until the backoff is over (no login
+    // or handshake storm against the server).
+    refused_ =
+        kind == open_failure::auth ? refusal::authentication_failed : refusal::untrusted_server;
+    refused_until_ = next_connect_at_;
+    fail_all_waiters(refused_, text);
   } else if (kind == open_failure::session_limit) {
     // The server holds as many sessions as it allows: the live connections are what this pool
     // gets for a while. Waiters stay; they are served as leases come back.
@@ -646,8 +648,8 @@ void pool_core::open_missing(time_point now) {
   retry_wanted_ = false;
   if (shutting_down_)
     return;
-  if (auth_failed_ && waiters_.empty())
-    return; // only a new borrow retries rejected credentials
+  if (refused_ != refusal::none && waiters_.empty())
+    return; // only a new borrow retries rejected credentials or an untrusted server
   auto supply =
       idle_.size() + count(phase::opening) + count(phase::validating) + count(phase::resetting);
   auto demand = waiters_.size() + config_.min_idle;

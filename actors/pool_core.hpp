@@ -53,13 +53,16 @@ public:
   static bool allowed(phase from, phase to);
   static void check_transition(phase from, phase to);
 
-  enum class open_failure : std::uint8_t { auth, session_limit, other };
+  // auth: the server refused the credentials; untrusted: the server's certificate failed the
+  // TLS rules (chain, host name or pinned fingerprint). Neither goes away by waiting.
+  enum class open_failure : std::uint8_t { auth, untrusted, session_limit, other };
   // Why a waiter or a borrow is refused (the shell maps these to pool_errc).
   enum class refusal : std::uint8_t {
     none,
     acquire_timeout,
     shutting_down,
     authentication_failed,
+    untrusted_server,
     too_many_waiters,
     borrower_gone,
     statement_aborted,
@@ -173,6 +176,14 @@ public:
   std::size_t count(phase p) const { return in_phase_[static_cast<std::size_t>(p)]; }
   std::size_t total() const { return slots_.size() - count(phase::free); }
   std::size_t waiting() const { return waiters_.size(); }
+  // The server accepted this pool's credentials and, as far as the pool knows, still does: a
+  // connection logged in with them is open and no login with them was refused since. (The
+  // proxy lets a client of these credentials in without a borrow.)
+  bool vouches() const {
+    auto logged_in = count(phase::idle) + count(phase::leased) + count(phase::validating) +
+                     count(phase::resetting);
+    return logged_in > 0 && refused_ == refusal::none;
+  }
   std::size_t slot_count() const { return slots_.size(); }
   bool shutting_down() const { return shutting_down_; }
   bool shutdown_answered() const { return shutdown_answered_; }
@@ -263,14 +274,15 @@ private:
   std::uint64_t lease_sequence_ = 0;
   time_point armed_ = never;
 
-  // Connect failures: exponential backoff; a block on borrows after rejected credentials; a
-  // cap at the live count after the server's session limit.
+  // Connect failures: exponential backoff; a block on borrows after rejected credentials or an
+  // untrusted server (refused_ says which); a cap at the live count after the server's session
+  // limit.
   std::size_t consecutive_failures_ = 0;
   duration backoff_{0};
   time_point next_connect_at_{};
   bool retry_wanted_ = false;
-  bool auth_failed_ = false;
-  time_point auth_blocked_until_{};
+  refusal refused_ = refusal::none;
+  time_point refused_until_{};
   std::size_t limit_cap_ = 0;
   time_point limit_until_{};
 

@@ -63,13 +63,23 @@ void give_back(proxy_pointer self) {
   st.held.reset();
 }
 
-// The pool counts this client among its clients (again, when it is a new pool for the key).
-void count_in(proxy_pointer self, const pool_actor& pool) {
+// The pool counts this client among its clients (again, when it is a new pool for the key),
+// and answers whether it vouches for the client's credentials (pool_actor.hpp).
+template <class OnAnswer>
+void count_in(proxy_pointer self, const pool_actor& pool, OnAnswer on_answer) {
   auto& st = self->state;
-  if (st.counted_by == pool)
+  if (st.counted_by == pool) {
+    on_answer(false);
     return;
+  }
   st.counted_by = pool;
-  self->send(pool, client_atom::value);
+  self->request(pool, st.config.lookup_timeout, client_atom::value)
+      .then([on_answer](bool vouched) mutable { on_answer(vouched); },
+            [on_answer](caf::error&) mutable { on_answer(false); });
+}
+
+void count_in(proxy_pointer self, const pool_actor& pool) {
+  count_in(self, pool, [](bool) {});
 }
 
 void finish_login(proxy_pointer self, caf::error err) {
@@ -120,10 +130,9 @@ void run_on_lease(proxy_pointer self, proxy_request request, bool state_on_it) {
           });
 }
 
-void on_login(proxy_pointer self, proxy_login& login) {
-  self->state.login = std::move(login.done);
-  // A borrow proves the credentials: a pool that has connections of exactly these credentials
-  // (the pool key covers the password) hands one over at once; a new pool opens one.
+// A borrow proves the credentials: a pool that has connections of exactly these credentials
+// (the pool key covers the password) hands one over at once; a new pool opens one.
+void prove_by_borrowing(proxy_pointer self) {
   borrow(
       self,
       [self](lease granted, pool_actor pool) {
@@ -141,6 +150,27 @@ void on_login(proxy_pointer self, proxy_login& login) {
           caf::anon_send(self->state.supervisor, forget_atom::value, self->state.creds);
         finish_login(self, std::move(err));
       });
+}
+
+void on_login(proxy_pointer self, proxy_login& login) {
+  self->state.login = std::move(login.done);
+  if (self->state.mode == proxy_mode::session) { // the client holds a connection from now on
+    prove_by_borrowing(self);
+    return;
+  }
+  // Transaction mode: a warm pool vouches for credentials it holds open connections of, so a
+  // login does not wait for a connection that every client may be using.
+  with_pool(
+      self,
+      [self](pool_actor pool) {
+        count_in(self, pool, [self](bool vouched) {
+          if (vouched)
+            finish_login(self, caf::error{});
+          else
+            prove_by_borrowing(self);
+        });
+      },
+      [self](caf::error err) { finish_login(self, std::move(err)); });
 }
 
 void on_call(proxy_pointer self, proxy_call& call) {

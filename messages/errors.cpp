@@ -34,6 +34,8 @@ std::string to_string(pool_errc code) {
     return "too_many_waiters";
   case pool_errc::too_many_pools:
     return "too_many_pools";
+  case pool_errc::untrusted_server:
+    return "untrusted_server";
   }
   return "unknown";
 }

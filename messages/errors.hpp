@@ -29,6 +29,8 @@ enum class pool_errc : std::uint8_t {
                          // time limit passed); it did not complete
   too_many_waiters,      // the pool's waiter queue is full: refused at once
   too_many_pools,        // the runtime's limit on pools is reached: a new pool key is refused
+  untrusted_server,      // opening a connection: the server's certificate failed the TLS rules
+                         // (chain, host name, pinned fingerprint); not retried in a storm
 };
 
 std::string to_string(pool_errc code);

@@ -3,6 +3,7 @@
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
 #include "tests/support/client_errors.hpp"
+#include "tests/support/temp_certificate.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -486,26 +487,7 @@ TEST_CASE("client logs in with an access token and downgrades the protocol versi
   CHECK(v.session().protocol_version == 3);
 }
 
-namespace {
-
-// A self-signed certificate made at test time, used as the server's certificate and as the
-// client's CA file.
-struct temp_certificate {
-  std::string dir, cert, key;
-  explicit temp_certificate(const std::string& san) {
-    char pattern[] = "/tmp/exapool-client-cert-XXXXXX";
-    dir = ::mkdtemp(pattern);
-    cert = dir + "/cert.pem";
-    key = dir + "/key.pem";
-    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=exapool-test"
-                      " -addext subjectAltName=" +
-                      san + " -keyout " + key + " -out " + cert + " >/dev/null 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  }
-  ~temp_certificate() { std::system(("rm -rf " + dir).c_str()); }
-};
-
-} // namespace
+using exapool::testing::temp_certificate;
 
 TEST_CASE("client verifies the chain and host name against a CA file", "[client][exasim]") {
   temp_certificate good("DNS:localhost,IP:127.0.0.1");

@@ -84,6 +84,27 @@ TEST_CASE("an exhausted pool names its counts, and the waiting client's session 
   CHECK(first_int(b->query("SELECT COUNT(*) FROM t")) == 1);
 }
 
+TEST_CASE("a warm pool lets a client log in while every connection is in use") {
+  proxy_fixture f({proxy_mode::transaction, 1, 2s});
+  auto a = f.connect();
+  a->execute("CREATE TABLE t (x INTEGER)");
+  a->set_attributes({{"autocommit", false}});
+  a->execute("INSERT INTO t VALUES (1)"); // a is pinned to the pool's only connection
+  auto borrowed = f.pools().stats().at(0).borrowed;
+  // The pool holds an open connection of b's credentials: b is let in without a borrow (one
+  // would wait out the 2 s acquire timeout behind a's transaction and fail the login).
+  auto b = f.connect();
+  CHECK(b->is_open());
+  CHECK(f.pools().stats().at(0).borrowed == borrowed);
+  CHECK(f.pools().stats().at(0).clients == 2);
+  // Another password for the same user is not vouched for: its own pool proves it upstream.
+  auto e = error_of([&] { exasol::connection c(f.client_options(false, "wrong")); });
+  CHECK(e.sql_code() == "08004");
+  a->execute("COMMIT");
+  CHECK(first_int(b->query("SELECT COUNT(*) FROM t")) == 1);
+  CHECK(f.sim().stats().sessions_opened == 1);
+}
+
 TEST_CASE("upstream gone: a clear error, the client stays connected, and service resumes") {
   proxy_fixture f({proxy_mode::transaction, 2, 3s});
   auto c = f.connect();

@@ -9,6 +9,7 @@
 #include "proxy/proxy.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,14 +21,22 @@ using namespace std::chrono_literals;
 inline const std::string access_token = "proxy-test-token";
 
 struct proxy_setup {
-  proxy_mode mode = proxy_mode::transaction;
-  std::size_t pool_size = 2;
-  caf::timespan acquire_timeout = 20s;
+  proxy_setup(proxy_mode m = proxy_mode::transaction, std::size_t size = 2,
+              caf::timespan acquire = 20s)
+      : mode(m), pool_size(size), acquire_timeout(acquire) {}
+
+  proxy_mode mode;
+  std::size_t pool_size;
+  caf::timespan acquire_timeout;
+  // exasim's certificate (empty: its self-signed one) and how the proxy reaches and trusts it
+  // (empty: the DSN with exasim's fingerprint pinned).
+  std::string sim_cert_file, sim_key_file;
+  std::function<void(credentials& upstream, const exasim::server& sim)> upstream;
 };
 
 class proxy_fixture {
 public:
-  explicit proxy_fixture(proxy_setup setup = {}) : sim_(sim_options()) {
+  explicit proxy_fixture(proxy_setup setup = {}) : sim_(sim_options(setup)) {
     sim_.start();
     runtime_config config;
     config.scheduler_threads = 2;
@@ -39,6 +48,8 @@ public:
     options.upstream.dsn = sim_.dsn(); // wss with the fingerprint pinned
     options.upstream.connect_timeout = 20s;
     options.upstream.socket_timeout = 30s;
+    if (setup.upstream)
+      setup.upstream(options.upstream, sim_);
     options.mode = setup.mode;
     options.fresh_rsa_key = false;
     proxy_ = std::make_unique<proxy::proxy>(*runtime_, options);
@@ -73,8 +84,10 @@ public:
   }
 
 private:
-  static exasim::server_options sim_options() {
+  static exasim::server_options sim_options(const proxy_setup& setup) {
     exasim::server_options o;
+    o.cert_file = setup.sim_cert_file;
+    o.key_file = setup.sim_key_file;
     o.fresh_rsa_key_per_session = false;
     o.access_tokens = {access_token};
     return o;

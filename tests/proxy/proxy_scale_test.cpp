@@ -1,6 +1,6 @@
 // Many clients, few connections: 1,000 clients connected to the proxy at once, each running
-// 100 statements in turn (20 in a sanitizer build, where it would take minutes), on a pool of 5. Checked from exasim's side: never more than 5 server
-// sessions, and no protocol violation.
+// 100 statements in turn (20 in a sanitizer build, where it would take minutes), on a pool of 5.
+// Checked from exasim's side: never more than 5 server sessions, and no protocol violation.
 #include "tests/proxy/proxy_fixture.hpp"
 
 #include <catch2/catch.hpp>

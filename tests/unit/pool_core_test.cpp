@@ -409,3 +409,60 @@ TEST_CASE("pool core: the phase table refuses an illegal transition", "[pool][po
   // Only the down frees a slot: nothing else leads to free but from a live phase.
   CHECK_FALSE(core_t::allowed(p::free, p::free));
 }
+
+TEST_CASE("pool core: the pool vouches for its credentials only while a connection logged in "
+          "with them is open and no login was refused since",
+          "[pool][pool_core][proxy]") {
+  driver d(quiet(2));
+  CHECK_FALSE(d.core.vouches()); // nothing proven yet
+  auto first = d.borrow(1);
+  d.take();
+  CHECK_FALSE(d.core.vouches()); // opening is not proof
+  auto* open = d.find(kind::open);
+  REQUIRE(open);
+  auto slot = open->slot;
+  d.core.opened(d.now, slot);
+  d.take();
+  CHECK(d.core.vouches()); // leased to borrower 1
+  auto* served = d.find(kind::serve);
+  REQUIRE(served);
+  REQUIRE(served->waiter == first.waiter);
+  d.core.released(d.now, served->lease_id, false);
+  d.take();
+  CHECK(d.core.vouches()); // idle
+  // The password changed upstream: the next login with it is refused, and the open connection
+  // no longer speaks for the credentials.
+  auto a = d.borrow(2); // the idle connection
+  REQUIRE(a.what == core_t::borrow_answer::kind::granted);
+  auto second = d.borrow(3);
+  REQUIRE(second.what == core_t::borrow_answer::kind::queued);
+  d.take();
+  auto* reopen = d.find(kind::open);
+  REQUIRE(reopen);
+  d.core.open_failed(d.now, reopen->slot, core_t::open_failure::auth, "login rejected");
+  d.take();
+  CHECK_FALSE(d.core.vouches());
+  (void)a;
+}
+
+TEST_CASE("pool core: an untrusted server certificate fails every waiter at once, and borrows "
+          "are refused until the backoff is over",
+          "[pool][pool_core]") {
+  driver d(quiet(2));
+  auto a = d.borrow(1);
+  auto b = d.borrow(2);
+  REQUIRE(a.what == core_t::borrow_answer::kind::queued);
+  REQUIRE(b.what == core_t::borrow_answer::kind::queued);
+  d.take();
+  auto* open = d.find(kind::open);
+  REQUIRE(open);
+  d.core.open_failed(d.now, open->slot, core_t::open_failure::untrusted, "certificate");
+  d.take();
+  CHECK(d.count(kind::fail) == 2);
+  for (auto& e : d.seen)
+    if (e.what == kind::fail)
+      CHECK(e.code == core_t::refusal::untrusted_server);
+  CHECK(d.borrow(3).code == core_t::refusal::untrusted_server);
+  d.advance(1h); // past any backoff: a borrow tries again
+  CHECK(d.borrow(4).what == core_t::borrow_answer::kind::queued);
+}

@@ -224,7 +224,7 @@ pool_actor::behavior_type slow_pool(pool_actor::pointer self) {
       },
       [](give_back_atom, std::uint64_t) {},
       [](abort_atom) {},
-      [](client_atom) {},
+      [](client_atom) { return false; },
       [refuse](prewarm_atom, std::size_t) -> caf::result<prewarm_report> { return refuse(); },
       [self](stats_atom) -> caf::result<pool_stats> {
         return self->make_response_promise<pool_stats>(); // never delivered: too slow
