@@ -721,7 +721,8 @@ void session_core::begin_request() {
 
 void session_core::respond(json::object response) {
   if (phase_ == phase::logged_in) {
-    json::object changed = attributes_.changed_since(attributes_before_);
+    json::object changed =
+        attributes_before_ ? attributes_.changed_since(*attributes_before_) : json::object();
     if (!changed.empty()) {
       auto& reported = response["attributes"];
       if (!reported.is_object())
@@ -732,6 +733,7 @@ void session_core::respond(json::object response) {
     if (session_id_ != 0)
       state_->set_current_schema(session_id_, attributes_.current_schema());
   }
+  attributes_before_.reset();
   busy_ = false;
   send(response);
   for (const auto& answer : deferred_)

@@ -108,7 +108,10 @@ private:
   std::vector<boost::json::object> deferred_; // answers to requests sent while busy
 
   std::uint64_t session_id_ = 0;
-  attribute_set attributes_, attributes_before_;
+  attribute_set attributes_;
+  // The attributes when the request in flight began, to report what it changed; none between
+  // requests, so an idle session holds no second copy (1.2-1.4 KB, bench/proxy_idle_bench).
+  std::optional<attribute_set> attributes_before_;
   result_store results_;
   std::mutex engine_mutex_; // guards engine_ for interrupt_engine() from other threads
   std::unique_ptr<engine_session> engine_;
