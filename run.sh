@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # exapool's two set-up commands for a fresh Debian 12 machine (run as root):
-#   ./run.sh main   install what is missing, build, run the main job (exapool main, demo, then
-#                   apps/proxy_demo.sh: 40 client processes direct and through exapool proxy)
+#   ./run.sh main   install what is missing, build, run the main job (exapool main, then demo:
+#                   the pool's sessions, then 40 client processes direct and via exapool proxy)
 #   ./run.sh test   install what is missing, build, check formatting, run every test
 #   ./run.sh bench  install what is missing, build, run the benchmark suite (bench/README.md);
 #                   options after "bench" go to bench/run_suite.sh, e.g. ./run.sh bench --quick
@@ -125,9 +125,7 @@ main)
   install_missing_packages
   build_all
   "$build/apps/exapool" main
-  "$build/apps/exapool" demo
-  # The same effect for unmodified clients in separate processes: exapool proxy.
-  exec "$top/apps/proxy_demo.sh" "$build/apps/exapool"
+  exec "$build/apps/exapool" demo
   ;;
 test)
   install_missing_packages

@@ -5,9 +5,11 @@
 // With --exapool.admin-port=P, `exapool stats --stats.port=P` shows the pool while it runs.
 #include "actors/runtime_options.hpp"
 #include "apps/exapool/command.hpp"
+#include "apps/exapool/demo_processes.hpp"
 #include "apps/exapool/options.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
+#include "proxy/proxy.hpp"
 
 #include <caf/all.hpp>
 
@@ -33,6 +35,7 @@ struct demo_config : runtime_system_config {
   std::size_t sessions = 4;
   std::size_t statements = 24;
   caf::timespan login_latency = std::chrono::seconds(1);
+  std::size_t processes = 40, parallel = 8;
 
   demo_config() {
     opt_group{custom_options_, "demo"}
@@ -40,7 +43,10 @@ struct demo_config : runtime_system_config {
         .add(user, "user", "user name (env EXAPOOL_USER)")
         .add(sessions, "sessions", "concurrent sessions (the seed's dbt threads)")
         .add(statements, "statements", "statements per session")
-        .add(login_latency, "login-latency", "embedded exasim's login latency (seed: ~1 s)");
+        .add(login_latency, "login-latency", "embedded exasim's login latency (seed: ~1 s)")
+        .add(processes, "processes",
+             "client processes of the dbt-shaped case, direct and via exapool proxy (0: skip)")
+        .add(parallel, "parallel", "how many of those processes run at a time");
   }
 };
 
@@ -260,6 +266,53 @@ void print_table(const phase_result& a, const phase_result& b, std::size_t total
   std::printf("\n  connecting: the sum over connects (no pool) vs prewarm's wall time (exapool)\n");
 }
 
+// The dbt-shaped case: the same short-lived client processes, first straight to exasim, then
+// through exapool proxy in front of it (transaction mode, the runtime's pool size). False when
+// a process failed or the proxy opened more server sessions than its pool size.
+bool run_process_case(const demo_config& cfg, exasim::server& sim, caf::actor_system& sys,
+                      const runtime_config& rt_config) {
+  std::printf("\ndbt-shaped case: %zu client processes (exapool query), %zu at a time, each "
+              "logging in,\nrunning a statement and disconnecting; pool size %zu\n",
+              cfg.processes, cfg.parallel, rt_config.pool.max_size);
+  std::fflush(stdout);
+  auto base = sim.stats().sessions_opened;
+  auto direct =
+      run_client_processes(sim.port(), cfg.user, cfg.password, cfg.processes, cfg.parallel);
+  auto direct_sessions = sim.stats().sessions_opened - base;
+  process_run pooled;
+  std::uint64_t proxy_sessions = 0;
+  {
+    runtime rt{sys, rt_config};
+    proxy::proxy_options options;
+    options.upstream.dsn = sim.dsn();
+    options.mode = proxy_mode::transaction;
+    options.fresh_rsa_key = false; // thousands of logins in the benchmarks; here it saves little
+    proxy::proxy front(rt, options);
+    front.start();
+    base = sim.stats().sessions_opened;
+    pooled =
+        run_client_processes(front.port(), cfg.user, cfg.password, cfg.processes, cfg.parallel);
+    proxy_sessions = sim.stats().sessions_opened - base;
+    front.stop();
+    rt.shutdown();
+  }
+  std::printf("\n");
+  print_row("", "direct", "via proxy", "reduction");
+  print_row("failed processes", std::to_string(direct.failed), std::to_string(pooled.failed), "");
+  print_row("server sessions (exasim)", std::to_string(direct_sessions),
+            std::to_string(proxy_sessions), reduction(direct_sessions, proxy_sessions));
+  print_row("wall time", fmt(direct.wall_s, " s", 2), fmt(pooled.wall_s, " s", 2),
+            reduction(direct.wall_s, pooled.wall_s));
+  print_row("time spent connecting", fmt(direct.connect_s, " s", 2), fmt(pooled.connect_s, " s", 2),
+            reduction(direct.connect_s, pooled.connect_s));
+  std::printf("\n  connecting: the sum of every process's connect and login time\n");
+  for (const auto* r : {&direct, &pooled})
+    if (r->failed > 0)
+      std::cerr << (r == &direct ? "direct" : "via proxy") << ": " << r->failed
+                << " processes failed, first: " << r->first_error << "\n";
+  return direct.failed == 0 && pooled.failed == 0 && proxy_sessions <= rt_config.pool.max_size;
+}
+
 } // namespace
 
 int run_demo(int argc, char** argv) {
@@ -269,6 +322,10 @@ int run_demo(int argc, char** argv) {
   cfg.load_admin_middleman();
   if (cfg.sessions == 0 || cfg.statements == 0 || cfg.sessions > 1000) {
     std::cerr << "error: --demo.sessions must be 1..1000 and --demo.statements at least 1\n";
+    return 2;
+  }
+  if (cfg.processes > 10000 || (cfg.processes > 0 && (cfg.parallel == 0 || cfg.parallel > 256))) {
+    std::cerr << "error: --demo.processes must be 0..10000 and --demo.parallel 1..256\n";
     return 2;
   }
   try {
@@ -329,6 +386,10 @@ int run_demo(int argc, char** argv) {
     bool ok = before.failures == 0 && after.failures == 0 &&
               after.connections <= rt_config.pool.max_size &&
               (!sim || sim->stats().active_sessions == 0);
+    if (sim && cfg.processes > 0)
+      ok = run_process_case(cfg, *sim, sys, rt_config) && ok;
+    else if (cfg.processes > 0)
+      std::printf("\n(the dbt-shaped case runs against the embedded exasim only)\n");
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

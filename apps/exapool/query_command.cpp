@@ -16,6 +16,11 @@ namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+double ms_between(clock_type::time_point from, clock_type::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
 
 struct query_config : caf::actor_system_config {
   std::string dsn = env_or("EXAPOOL_DSN", "");
@@ -31,6 +36,7 @@ struct query_config : caf::actor_system_config {
   caf::timespan connect_timeout = std::chrono::seconds(10);
   caf::timespan socket_timeout = std::chrono::seconds(30);
   caf::timespan query_timeout{0};
+  bool timings = false;
 
   query_config() {
     opt_group{custom_options_, "exasol"}
@@ -46,7 +52,9 @@ struct query_config : caf::actor_system_config {
         .add(protocol_version, "protocol-version", "protocol version to ask for (1-3)")
         .add(connect_timeout, "connect-timeout", "per address, e.g. 10s")
         .add(socket_timeout, "socket-timeout", "each read and write, e.g. 30s")
-        .add(query_timeout, "query-timeout", "a whole statement (0: none), e.g. 5min");
+        .add(query_timeout, "query-timeout", "a whole statement (0: none), e.g. 5min")
+        .add(timings, "timings",
+             "print 'timings connect_ms=C total_ms=T' to stderr at the end (exapool demo)");
   }
 
   exasol::connection_options to_connection_options() const {
@@ -85,10 +93,15 @@ int run_query(int argc, char** argv) {
     return 2;
   }
   try {
+    auto start = clock_type::now();
     exasol::connection conn(cfg.to_connection_options());
+    auto connected = clock_type::now();
     int failures = run_statements(conn, cfg.remainder, std::cout);
     if (conn.is_open())
       conn.disconnect();
+    if (cfg.timings)
+      std::cerr << "timings connect_ms=" << ms_between(start, connected)
+                << " total_ms=" << ms_between(start, clock_type::now()) << "\n";
     return failures == 0 ? 0 : 1;
   } catch (const exasol::error& e) {
     std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
