@@ -180,3 +180,27 @@ TEST_CASE("in transaction mode, a lost connection without the client's state cos
   CHECK(first_int(a->query("SELECT 2")) == 2);
   CHECK(server_session_of(*a) != upstream);
 }
+
+// Prepared statements pin in transaction mode (README "Pool modes": pinned rather than
+// re-prepared): the handle exists on one upstream session only.
+TEST_CASE("in transaction mode, a prepared statement pins its client until it is closed") {
+  proxy_fixture f({proxy_mode::transaction, 2});
+  auto a = f.connect();
+  auto b = f.connect();
+  a->execute("CREATE TABLE t (x INTEGER)");
+  auto insert = a->prepare("INSERT INTO t VALUES (?)");
+  auto pinned = server_session_of(*a);
+  CHECK(f.pools().stats().at(0).leased == 1); // a holds its connection between requests
+  for (std::int64_t round = 0; round < 3; ++round) {
+    a->execute_prepared(insert, {{exasol::value{round * 2}}, {exasol::value{round * 2 + 1}}});
+    // b runs meanwhile on the other connection and sees a's committed rows (autocommit on).
+    CHECK(first_int(b->query("SELECT COUNT(*) FROM t")) == (round + 1) * 2);
+    CHECK(server_session_of(*b) != pinned);
+    CHECK(server_session_of(*a) == pinned);
+  }
+  a->close_prepared(insert);
+  // Unpinned: nothing is leased between requests any more.
+  CHECK(f.pools().stats().at(0).leased == 0);
+  CHECK(first_int(a->query("SELECT SUM(x) FROM t")) == 15);
+  CHECK(f.sim().stats().sessions_opened == 2);
+}
