@@ -32,6 +32,8 @@ struct proxy_setup {
   // (empty: the DSN with exasim's fingerprint pinned).
   std::string sim_cert_file, sim_key_file;
   std::function<void(credentials& upstream, const exasim::server& sim)> upstream;
+  // The proxy's own options toward clients (certificate, require_tls, ...).
+  std::function<void(proxy::proxy_options&)> front;
 };
 
 class proxy_fixture {
@@ -52,6 +54,8 @@ public:
       setup.upstream(options.upstream, sim_);
     options.mode = setup.mode;
     options.fresh_rsa_key = false;
+    if (setup.front)
+      setup.front(options);
     proxy_ = std::make_unique<proxy::proxy>(*runtime_, options);
     proxy_->start();
   }

@@ -1,7 +1,9 @@
-// The proxy reaches upstream with the TLS rules a client would use (issue 9, point 2): a
-// pinned fingerprint (every other proxy test), nocertcheck in the DSN or the insecure option,
-// or a CA file that must vouch for the chain and the host name. Where the rules do not trust
-// the server, no client gets in and the error names the certificate.
+// TLS on both sides of the proxy (issue 9, point 2). Toward clients: its own certificate, or a
+// generated one whose fingerprint it reports (every other proxy test pins that), and plain ws
+// refused when TLS is required. Upstream, the TLS rules a client would use: a pinned
+// fingerprint, nocertcheck in the DSN or the insecure option, or a CA file that must vouch for
+// the chain and the host name. Where the rules do not trust the server, no client gets in and
+// the error names the certificate.
 #include "tests/proxy/proxy_fixture.hpp"
 #include "tests/support/client_errors.hpp"
 #include "tests/support/temp_certificate.hpp"
@@ -95,6 +97,33 @@ TEST_CASE("the proxy verifies upstream's chain and host name against a CA file")
     INFO(e.what());
     CHECK(e.sql_code() == "08001");
     CHECK(mentions(e, "certificate"));
+    CHECK(f.sim().stats().sessions_opened == 0);
+  }
+}
+
+TEST_CASE("the proxy serves clients with its own certificate, and can refuse plain ws") {
+  temp_certificate own("DNS:localhost,IP:127.0.0.1");
+  proxy_setup setup(proxy_mode::transaction, 1);
+  setup.front = [&](proxy::proxy_options& o) {
+    o.cert_file = own.cert;
+    o.key_file = own.key;
+    o.require_tls = true;
+  };
+  proxy_fixture f(setup);
+  SECTION("a client that trusts the certificate by its CA file gets in over wss") {
+    auto o = f.client_options(true);
+    o.dsn = "localhost:" + std::to_string(f.front().port());
+    o.ca_file = own.cert;
+    exasol::connection c(o);
+    CHECK(first_int(c.query("SELECT 11")) == 11);
+  }
+  SECTION("the reported fingerprint is the certificate's: pinning it works") {
+    exasol::connection c(f.client_options(true)); // pins f.front().fingerprint()
+    CHECK(first_int(c.query("SELECT 12")) == 12);
+  }
+  SECTION("a plain ws login is refused with 08004, and nothing is opened upstream") {
+    auto e = error_of([&] { exasol::connection c(f.client_options(false)); });
+    CHECK(e.sql_code() == "08004");
     CHECK(f.sim().stats().sessions_opened == 0);
   }
 }
