@@ -32,6 +32,8 @@ struct proxy_setup {
   // (empty: the DSN with exasim's fingerprint pinned).
   std::string sim_cert_file, sim_key_file;
   std::function<void(credentials& upstream, const exasim::server& sim)> upstream;
+  // The runtime publishes its admin endpoint (`exapool stats`) on a free loopback port.
+  bool admin_endpoint = false;
   // The proxy's own options toward clients (certificate, require_tls, ...).
   std::function<void(proxy::proxy_options&)> front;
 };
@@ -45,6 +47,8 @@ public:
     config.pool.max_size = setup.pool_size;
     config.pool.acquire_timeout = setup.acquire_timeout;
     config.pool.shutdown_grace = 5s;
+    if (setup.admin_endpoint)
+      config.admin_port = 0; // a free port
     runtime_ = std::make_unique<runtime>(config);
     proxy::proxy_options options;
     options.upstream.dsn = sim_.dsn(); // wss with the fingerprint pinned
