@@ -199,3 +199,21 @@ TEST_CASE("heartbeats reach the client while its statement runs upstream") {
   CHECK(answer.at("status").as_string() == "ok");
   CHECK(raw.pongs_received() >= 1); // the proxy's own, each second of the 2.5 s statement
 }
+
+TEST_CASE("client connections beyond max-clients are closed at once, and room comes back") {
+  proxy_setup setup(proxy_mode::transaction, 1);
+  setup.front = [](proxy::proxy_options& o) { o.max_clients = 3; };
+  proxy_fixture f(setup);
+  auto a = f.connect();
+  auto b = f.connect();
+  auto c = f.connect();
+  CHECK_THROWS_AS(f.connect(), exasol::error); // the fourth: its connection ends before login
+  CHECK(f.front().refused_clients() == 1);
+  CHECK(first_int(a->query("SELECT 1")) == 1); // the others are served on
+  c->disconnect();
+  CHECK(eventually([&] { return f.front().connections() == 2; }));
+  auto d = f.connect();
+  CHECK(first_int(d->query("SELECT 2")) == 2);
+  CHECK(f.front().refused_clients() == 1);
+  CHECK(f.sim().stats().sessions_opened == 1);
+}
