@@ -21,8 +21,8 @@
 // --bench.exapool defaults to ../apps/exapool beside this program (the build tree's layout).
 // The proxy gets `--proxy.shared-rsa-key --exapool.max-size=8 --proxy.max-clients=N+64
 // --proxy.login-timeout=600s` and then --bench.proxy-args. This process raises its soft
-// RLIMIT_NOFILE before it starts the proxy, which inherits it (the proxy keeps the limit it is
-// given; Debian's default soft limit, 1024, would refuse the clients beyond it).
+// RLIMIT_NOFILE for its own client sockets (`exapool proxy` raises its own to fit
+// --proxy.max-clients, within the hard limit).
 //
 // CSV rows (bench/README.md):
 //   P2,idle_clients,exapool_proxy,<clients>,rss_bytes_per_client|rss_bytes_per_connection|
@@ -146,19 +146,6 @@ std::string thread_names(pid_t pid) {
   for (const auto& [name, n] : count)
     text += (text.empty() ? "" : ", ") + name + " x" + std::to_string(n);
   return text;
-}
-
-// The soft limit on open files raised toward `wanted` (at most the hard limit); returns it.
-rlim_t raise_open_files(rlim_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    return 0;
-  if (limit.rlim_cur < wanted) {
-    limit.rlim_cur = std::min(wanted, limit.rlim_max);
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
-      getrlimit(RLIMIT_NOFILE, &limit);
-  }
-  return limit.rlim_cur;
 }
 
 std::string default_exapool_path() {
@@ -713,7 +700,7 @@ int run(bench_config& cfg, exapool::bench::csv_rows& csv) {
   }
   // Here: the client sockets; in the proxy (inheriting the limit): theirs and the pool's.
   auto wanted = static_cast<rlim_t>(cfg.clients + 512);
-  if (auto got = raise_open_files(wanted); got < wanted) {
+  if (auto got = exapool::cli::raise_open_files_limit(wanted); got < wanted) {
     std::cerr << "RLIMIT_NOFILE: " << got << " open files allowed, " << wanted << " needed\n";
     return 2;
   }

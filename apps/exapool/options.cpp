@@ -1,7 +1,9 @@
 #include "apps/exapool/options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -131,6 +133,18 @@ void stop_signal::wait() {
     watch_stdin_for_eof();
   int received = 0;
   sigwait(&signals_, &received);
+}
+
+std::uint64_t raise_open_files_limit(std::uint64_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return 0;
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+      getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur;
 }
 
 } // namespace exapool::cli

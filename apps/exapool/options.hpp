@@ -5,6 +5,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include <csignal>
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -26,6 +27,11 @@ void print_own_options(const caf::actor_system_config& cfg, std::ostream& out);
 
 // The value of an environment variable, or `fallback` when it is unset or empty.
 std::string env_or(const char* name, std::string fallback);
+
+// Raises this process's soft limit on open files toward `wanted`, at most to the hard limit
+// (Debian's default soft limit, 1024, is far below what a proxy of thousands of clients needs).
+// Returns the soft limit now in force (0 when it cannot be read).
+std::uint64_t raise_open_files_limit(std::uint64_t wanted);
 
 // How a server command (sim, proxy) waits to stop: SIGINT, SIGTERM, or the end of its standard
 // input when that is a pipe (so a parent test process that dies takes the server with it).

@@ -8,7 +8,9 @@
 
 #include <caf/actor_system.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace exapool::cli {
@@ -100,6 +102,24 @@ proxy::proxy_options options_of(const proxy_config& cfg) {
   return o;
 }
 
+// Each client holds a socket, each upstream connection one more, and the process some of its
+// own: the soft limit on open files is raised to fit, within the hard limit. Returns the limit
+// in force, and warns when it is below what --proxy.max-clients needs (the system would refuse
+// the clients beyond it: accept() fails, the listener backs off and retries).
+std::uint64_t open_files_for(const proxy_config& cfg, const runtime_config& rt) {
+  constexpr std::uint64_t own = 64; // listener, admin endpoint, logs, certificates, epoll
+  std::uint64_t upstream = rt.pool.max_size * std::max<std::uint64_t>(rt.limits.max_pools, 1);
+  std::uint64_t wanted = cfg.max_clients == 0 ? std::numeric_limits<std::uint64_t>::max()
+                                              : cfg.max_clients + upstream + own;
+  auto got = raise_open_files_limit(wanted);
+  if (cfg.max_clients != 0 && got < wanted)
+    std::cerr << "warning: exapool proxy: open files are limited to " << got
+              << " (ulimit -n, hard limit); --proxy.max-clients=" << cfg.max_clients
+              << " with upstream connections needs about " << wanted
+              << ": raise the hard limit or clients beyond it are refused\n";
+  return got;
+}
+
 } // namespace
 
 int run_proxy(int argc, char** argv) {
@@ -114,6 +134,7 @@ int run_proxy(int argc, char** argv) {
   stop_signal stop; // before any thread starts
   try {
     auto rt_config = cfg.to_runtime_config();
+    auto open_files = open_files_for(cfg, rt_config);
     caf::actor_system sys{cfg};
     runtime rt{sys, rt_config};
     proxy::proxy server(rt, options_of(cfg));
@@ -123,7 +144,7 @@ int run_proxy(int argc, char** argv) {
               << " mode=" << cfg.mode << " pool-size=" << rt_config.pool.max_size;
     if (rt.admin_port() != 0)
       std::cout << " admin-port=" << rt.admin_port();
-    std::cout << std::endl;
+    std::cout << " open-files=" << open_files << std::endl;
     stop.wait();
     server.stop();
     auto pools = rt.shutdown();

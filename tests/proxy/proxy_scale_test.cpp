@@ -1,11 +1,10 @@
 // Many clients, few connections: 1,000 clients connected to the proxy at once, each running
 // 100 statements in turn (20 in a sanitizer build, where it would take minutes), on a pool of 5.
 // Checked from exasim's side: never more than 5 server sessions, and no protocol violation.
+#include "apps/exapool/options.hpp"
 #include "tests/proxy/proxy_fixture.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,18 +15,6 @@ using namespace exapool;
 using namespace exapool::ptest;
 
 namespace {
-
-// Two sockets per client in this one process (the client's and the proxy's): raise the soft
-// limit on open files toward the hard one (Debian's default soft limit is 1024).
-bool allow_open_files(rlim_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-    return false;
-  if (limit.rlim_cur >= wanted)
-    return true;
-  limit.rlim_cur = std::min(wanted, limit.rlim_max);
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= wanted;
-}
 
 #ifdef EXAPOOL_SANITIZED
 constexpr std::size_t statements_per_client = 20;
@@ -41,7 +28,8 @@ TEST_CASE("1,000 clients share a pool of 5 through the proxy") {
   constexpr std::size_t threads = 50, clients_per_thread = 20;
   constexpr std::size_t statements = statements_per_client;
   constexpr std::size_t clients = threads * clients_per_thread;
-  REQUIRE(allow_open_files(3 * clients));
+  // Two sockets per client in this one process (the client's and the proxy's).
+  REQUIRE(cli::raise_open_files_limit(3 * clients) >= 3 * clients);
   proxy_fixture f({proxy_mode::transaction, 5});
   std::atomic<std::size_t> answered{0}, wrong{0}, failed{0}, connected{0};
   std::atomic<std::size_t> most_sessions{0};
