@@ -1,4 +1,5 @@
-// The socket side of the client: TCP, TLS, WebSocket, login and the command round trips.
+// The socket side of the client: TCP, TLS, WebSocket, and the driver that runs the protocol
+// commands of protocol.hpp (login, queries, ...) over them, one round trip at a time.
 // Every asynchronous operation is started on a private io_context and driven by the caller's
 // thread with run_one_until(deadline); when a deadline passes the socket is closed, which
 // completes the operation with an error, and the connection counts as broken. The one
@@ -9,7 +10,7 @@
 
 #include "integration/exasol/codec.hpp"
 #include "integration/exasol/dsn.hpp"
-#include "integration/exasol/response.hpp"
+#include "integration/exasol/protocol.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -23,15 +24,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <pwd.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <random>
-#include <set>
 
 namespace exasol {
 namespace beast = boost::beast;
@@ -91,50 +86,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   if (ep.address().is_v6())
     address = "[" + address + "]";
   return address + ":" + std::to_string(ep.port());
-}
-
-// What rows [from, row_count) of a result take in the client: a value per cell plus the heap
-// text of strings and decimals (what max_result_bytes limits).
-std::uint64_t rows_memory(const result_set& rs, std::size_t from) {
-  std::uint64_t bytes = 0;
-  for (const auto& column : rs.data)
-    for (std::size_t r = from; r < column.size(); ++r) {
-      bytes += sizeof(value);
-      if (const auto* s = std::get_if<std::string>(&column[r]))
-        bytes += s->size();
-      else if (const auto* d = std::get_if<decimal>(&column[r]))
-        bytes += d->text.size();
-    }
-  return bytes;
-}
-
-std::string leading_keyword(std::string_view sql) {
-  std::string word;
-  for (char c : sql) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      if (word.empty())
-        continue;
-      break;
-    }
-    if (!std::isalpha(static_cast<unsigned char>(c)))
-      break;
-    word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return word;
-}
-
-request::client_identity completed(request::client_identity id) {
-  if (id.client_os.empty()) {
-    utsname u{};
-    id.client_os = uname(&u) == 0 ? std::string(u.sysname) + " " + u.release : "unknown";
-  }
-  if (id.client_os_username.empty()) {
-    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0')
-      id.client_os_username = user;
-    else if (const passwd* pw = getpwuid(getuid()); pw != nullptr)
-      id.client_os_username = pw->pw_name;
-  }
-  return id;
 }
 
 // One address to try: the DSN host it came from and one resolved endpoint.
@@ -197,17 +148,12 @@ struct connection::impl {
   std::string round_trip(std::string request);
   void start_abort();
   void drain_abort_write();
-  template <class F> auto parse(F&& f) -> decltype(f());
   void ensure_usable() const;
-  void merge(const exasol::attributes& changed);
 
   // --- commands ---
-  std::vector<result> run_query(std::string request);
-  void fetch_all(result_set& rs, const std::vector<result>& statement_results);
-  void check_result_size(const result_set& rs, std::uint64_t bytes,
-                         const std::vector<result>& results);
-  void close_result_set(std::int64_t handle);
-  void statements_succeeded(const std::vector<std::string_view>& sqls);
+  void drive(protocol::command& cmd);
+  std::string exchange(std::string request, protocol::wait how);
+  protocol::step answer(protocol::command& cmd, protocol::wait how, std::string_view text);
 
   connection_options opts;
   net::io_context ioc;
@@ -217,14 +163,10 @@ struct connection::impl {
   beast::flat_buffer buffer;
   std::string out_payload, abort_payload;
 
-  session_info info;
+  protocol::session_state state; // what the protocol commands know and update
   std::string peer;
-  exasol::attributes attrs;
-  bool open = false, broken = false, compressed = false;
+  bool open = false, broken = false;
   std::string broken_reason;
-  // Server-side objects this session holds; a pool closes leftovers before reusing it.
-  std::set<std::int64_t> open_handles, open_statements;
-  std::size_t statements_since_end = 0;
 
   // Query and abort bookkeeping. running_query is read by abort_query() on other threads;
   // everything else is touched only by the thread driving the io_context.
@@ -316,6 +258,7 @@ void connection::impl::mark_broken(const std::string& why) noexcept {
 // ------------------------------------------------------------------ connecting
 
 connection::impl::impl(connection_options o) : opts(std::move(o)) {
+  state.configured_autocommit = opts.autocommit;
   bool token = !opts.access_token.empty() || !opts.refresh_token.empty();
   if (token && !opts.tls)
     throw error(error_kind::config, "token login (loginToken) needs an encrypted connection");
@@ -534,47 +477,8 @@ void connection::impl::login() {
     steady::time_point& deadline;
     ~end_of_login() { deadline = steady::time_point::max(); }
   } end{login_deadline};
-  bool token = !opts.access_token.empty() || !opts.refresh_token.empty();
-  request::credentials c;
-  c.identity = completed(opts.identity);
-  c.use_compression = opts.compression;
-  c.initial_attributes = {{"currentSchema", opts.schema},
-                          {"autocommit", opts.autocommit},
-                          {"queryTimeout", std::int64_t(opts.server_query_timeout_s)}};
-  try {
-    if (token) {
-      std::string text = round_trip(request::login_token(opts.protocol_version));
-      parse([&] { return response::parse_status(text); });
-      c.access_token = opts.access_token;
-      c.refresh_token = c.access_token.empty() ? opts.refresh_token : std::string();
-    } else {
-      std::string text = round_trip(request::login(opts.protocol_version));
-      auto key = parse([&] { return response::parse_login_key(text); });
-      std::size_t limit = 0;
-      try {
-        limit = codec::rsa_max_plaintext(key.pem);
-        if (opts.password.size() <= limit)
-          c.encrypted_password = codec::rsa_encrypt_base64(key.pem, opts.password);
-      } catch (const codec::codec_error& e) {
-        protocol_failure(e.what());
-      }
-      if (opts.password.size() > limit)
-        throw error(error_kind::config, "the password is longer than the " + std::to_string(limit) +
-                                            " bytes (UTF-8) that the server's RSA key can encrypt");
-      c.username = opts.user;
-    }
-    std::string text = round_trip(request::login_credentials(c));
-    info = parse([&] { return response::parse_session_info(text); });
-  } catch (const error& e) {
-    if (e.kind() != error_kind::server)
-      throw;
-    throw error(error_kind::auth, std::string("login failed: ") + e.what(), e.sql_code());
-  }
-  attrs = c.initial_attributes;
-  compressed = opts.compression;
-  with_ws([this](auto& ws) { ws.binary(compressed); });
-  std::string text = round_trip(request::get_attributes());
-  merge(parse([&] { return response::parse_status(text); }));
+  protocol::login_command cmd(opts);
+  drive(cmd);
 }
 
 // ------------------------------------------------------------------ messages
@@ -584,23 +488,6 @@ void connection::impl::ensure_usable() const {
     throw error(error_kind::broken, "the connection is broken: " + broken_reason);
   if (!open)
     throw error(error_kind::broken, "the connection is closed");
-}
-
-template <class F> auto connection::impl::parse(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const error& e) {
-    if (e.kind() == error_kind::protocol) { // we no longer know where the stream stands
-      mark_broken(e.what());
-      close_socket();
-    }
-    throw;
-  }
-}
-
-void connection::impl::merge(const exasol::attributes& changed) {
-  for (const auto& [name, v] : changed)
-    attrs[name] = v;
 }
 
 void connection::impl::drain_abort_write() {
@@ -616,10 +503,11 @@ void connection::impl::drain_abort_write() {
 
 void connection::impl::write_message(std::string payload) {
   drain_abort_write();
-  out_payload = compressed ? codec::zlib_compress(payload) : std::move(payload);
+  out_payload = state.compressed ? codec::zlib_compress(payload) : std::move(payload);
   auto op = std::make_shared<op_state>();
   writing = true;
   with_ws([&](auto& ws) {
+    ws.binary(state.compressed); // compressed frames are binary, from the end of the login on
     ws.async_write(net::buffer(out_payload), [this, op](beast::error_code ec, std::size_t) {
       op->ec = ec;
       op->done = true;
@@ -681,7 +569,7 @@ std::string connection::impl::read_message(bool query) {
     fail_io(op->ec, "reading a response");
   std::string text = beast::buffers_to_string(buffer.data());
   buffer.clear();
-  if (!compressed) {
+  if (!state.compressed) {
     // The WebSocket limit leaves headroom for compression; a plain message gets none.
     if (text.size() > opts.max_message_bytes)
       protocol_failure("a message of " + std::to_string(text.size()) +
@@ -715,7 +603,7 @@ void connection::impl::start_abort() {
   if (running_query.load() != 0)
     abort_deadline = std::min(abort_deadline, steady::now() + opts.abort_grace);
   std::string msg = request::abort_query();
-  abort_payload = compressed ? codec::zlib_compress(msg) : msg;
+  abort_payload = state.compressed ? codec::zlib_compress(msg) : msg;
   abort_write_done = false;
   with_ws([&](auto& ws) {
     // A failed write surfaces on the pending read; nothing to do here.
@@ -726,19 +614,20 @@ void connection::impl::start_abort() {
 
 // ------------------------------------------------------------------ commands
 
-// Callers count every statement before sending it (a failed one may still have opened a
-// transaction); only a COMMIT or ROLLBACK that succeeded ends the count.
-void connection::impl::statements_succeeded(const std::vector<std::string_view>& sqls) {
-  for (std::size_t i = sqls.size(); i-- > 0;) {
-    auto word = leading_keyword(sqls[i]);
-    if (word == "COMMIT" || word == "ROLLBACK") {
-      statements_since_end = sqls.size() - i - 1;
-      return;
-    }
+// Runs a protocol command to its end over this socket: each request it asks for is written, its
+// reply read (a query's under the query deadlines) and handed back to the command. Each write
+// checks that the connection is usable; a command that sends nothing needs no connection.
+void connection::impl::drive(protocol::command& cmd) {
+  auto next = cmd.start(state);
+  while (!next.done) {
+    auto how = next.how;
+    next = answer(cmd, how, exchange(std::move(next.request), how));
   }
 }
 
-std::vector<result> connection::impl::run_query(std::string request) {
+std::string connection::impl::exchange(std::string request, protocol::wait how) {
+  if (how == protocol::wait::reply)
+    return round_trip(std::move(request));
   ensure_usable();
   running_query = ++query_counter;
   query_timed_out = false;
@@ -752,86 +641,31 @@ std::vector<result> connection::impl::run_query(std::string request) {
     throw;
   }
   running_query = 0;
-  response::results_response r;
+  return text;
+}
+
+// A protocol error leaves the stream at an unknown place: the connection breaks. A server error
+// answering a query that timed out is the server confirming the abort (R0003): a timeout.
+protocol::step connection::impl::answer(protocol::command& cmd, protocol::wait how,
+                                        std::string_view text) {
   try {
-    r = parse([&] { return response::parse_results(text); });
+    return cmd.on_response(state, text);
+  } catch (const protocol::violation& e) {
+    mark_broken(e.reason());
+    close_socket();
+    throw;
   } catch (const error& e) {
-    if (query_timed_out && e.kind() == error_kind::server)
+    if (e.kind() == error_kind::protocol) {
+      mark_broken(e.what());
+      close_socket();
+    }
+    if (how == protocol::wait::query && query_timed_out && e.kind() == error_kind::server)
       throw error(error_kind::timeout,
                   "the query exceeded its timeout of " + millis(opts.query_timeout) +
                       " and was aborted: " + e.what(),
                   e.sql_code());
     throw;
   }
-  merge(r.changed);
-  // Every handle counts as open from here, so that a failure on one leaves none unknown.
-  for (const auto& res : r.results)
-    if (res.is_result_set() && res.rows.handle > 0)
-      open_handles.insert(res.rows.handle);
-  for (auto& res : r.results) {
-    if (!res.is_result_set())
-      continue;
-    check_result_size(res.rows, rows_memory(res.rows, 0), r.results);
-    if (res.rows.handle > 0)
-      fetch_all(res.rows, r.results);
-  }
-  return std::move(r.results);
-}
-
-// Fetches until the rows the server announced are in, then closes the handle. Each chunk is
-// bounded by max_message_bytes and the total by check_result_size, whatever numRows claimed.
-void connection::impl::fetch_all(result_set& rs, const std::vector<result>& statement_results) {
-  std::uint64_t bytes = rows_memory(rs, 0);
-  while (rs.row_count() < rs.total_rows) {
-    std::string text = round_trip(request::fetch(rs.handle, rs.row_count(), opts.fetch_bytes));
-    auto before = rs.row_count();
-    auto chunk = parse([&] { return response::parse_fetch_into(text, rs); });
-    merge(chunk.changed);
-    if (chunk.rows == 0)
-      protocol_failure("server sent an empty fetch chunk before the end of the result set");
-    bytes += rows_memory(rs, before);
-    check_result_size(rs, bytes, statement_results);
-  }
-  close_result_set(rs.handle);
-}
-
-// Beyond max_result_rows (known from the header, before any fetch) or max_result_bytes: the
-// handles of this statement are closed on the server, the rows dropped, and the connection
-// stays usable.
-void connection::impl::check_result_size(const result_set& rs, std::uint64_t bytes,
-                                         const std::vector<result>& results) {
-  std::string why;
-  if (opts.max_result_rows > 0 && rs.total_rows > opts.max_result_rows)
-    why = "the server announced " + std::to_string(rs.total_rows) +
-          " rows, above max_result_rows (" + std::to_string(opts.max_result_rows) + ")";
-  else if (opts.max_result_bytes > 0 && bytes > opts.max_result_bytes)
-    why = "the rows received so far (" + std::to_string(rs.row_count()) + " of " +
-          std::to_string(rs.total_rows) + ") take " + std::to_string(bytes) +
-          " bytes, above max_result_bytes (" + std::to_string(opts.max_result_bytes) + ")";
-  if (why.empty())
-    return;
-  std::set<std::int64_t> handles;
-  if (rs.handle > 0)
-    handles.insert(rs.handle);
-  for (const auto& other : results)
-    if (other.is_result_set() && open_handles.count(other.rows.handle) > 0)
-      handles.insert(other.rows.handle);
-  for (auto handle : handles) {
-    try {
-      close_result_set(handle);
-    } catch (const error& e) { // a handle the server no longer knows is closed all the same
-      if (e.kind() != error_kind::server)
-        throw;
-      open_handles.erase(handle);
-    }
-  }
-  throw error(error_kind::result_too_large, "result too large: " + why);
-}
-
-void connection::impl::close_result_set(std::int64_t handle) {
-  std::string text = round_trip(request::close_result_set(handle));
-  merge(parse([&] { return response::parse_status(text); }));
-  open_handles.erase(handle);
 }
 
 // ------------------------------------------------------------------ public API
@@ -844,7 +678,7 @@ connection::~connection() {
 }
 
 const session_info& connection::session() const {
-  return impl_->info;
+  return impl_->state.info;
 }
 const std::string& connection::peer_address() const {
   return impl_->peer;
@@ -852,10 +686,9 @@ const std::string& connection::peer_address() const {
 
 std::vector<result> connection::execute(std::string_view sql) {
   impl_->ensure_usable();
-  ++impl_->statements_since_end;
-  auto results = impl_->run_query(request::execute(sql));
-  impl_->statements_succeeded({sql});
-  return results;
+  auto cmd = protocol::query_command::execute(sql, protocol::result_limits::of(impl_->opts));
+  impl_->drive(cmd);
+  return cmd.take_results();
 }
 
 result_set connection::query(std::string_view sql) {
@@ -867,26 +700,25 @@ result_set connection::query(std::string_view sql) {
 
 std::vector<result> connection::execute_batch(const std::vector<std::string>& sql_texts) {
   impl_->ensure_usable();
-  impl_->statements_since_end += sql_texts.size();
-  auto results = impl_->run_query(request::execute_batch(sql_texts));
-  impl_->statements_succeeded(std::vector<std::string_view>(sql_texts.begin(), sql_texts.end()));
-  return results;
+  auto cmd = protocol::query_command::batch(sql_texts, protocol::result_limits::of(impl_->opts));
+  impl_->drive(cmd);
+  return cmd.take_results();
 }
 
 prepared_statement connection::prepare(std::string_view sql) {
-  std::string text = impl_->round_trip(request::create_prepared_statement(sql));
-  auto r = impl_->parse([&] { return response::parse_prepared(text); });
-  impl_->merge(r.changed);
-  impl_->open_statements.insert(r.statement.handle);
-  return std::move(r.statement);
+  protocol::prepare_command cmd(sql);
+  impl_->drive(cmd);
+  return cmd.take_statement();
 }
 
+// A closed or broken connection says so before the parameters are checked.
 std::vector<result> connection::execute_prepared(const prepared_statement& statement,
                                                  const std::vector<std::vector<value>>& rows) {
   impl_->ensure_usable();
-  auto request = request::execute_prepared_statement(statement, rows);
-  ++impl_->statements_since_end;
-  return impl_->run_query(std::move(request));
+  auto cmd =
+      protocol::query_command::prepared(statement, rows, protocol::result_limits::of(impl_->opts));
+  impl_->drive(cmd);
+  return cmd.take_results();
 }
 
 std::vector<result> connection::execute_prepared_raw(std::int64_t handle,
@@ -894,32 +726,30 @@ std::vector<result> connection::execute_prepared_raw(std::int64_t handle,
                                                      std::string_view data_json,
                                                      std::uint64_t num_rows) {
   impl_->ensure_usable();
-  auto request =
-      request::execute_prepared_statement_raw(handle, parameter_columns_json, data_json, num_rows);
-  ++impl_->statements_since_end;
-  return impl_->run_query(std::move(request));
+  auto cmd =
+      protocol::query_command::prepared_raw(handle, parameter_columns_json, data_json, num_rows,
+                                            protocol::result_limits::of(impl_->opts));
+  impl_->drive(cmd);
+  return cmd.take_results();
 }
 
 void connection::close_prepared(prepared_statement& statement) {
   if (statement.handle <= 0)
     return;
-  std::string text = impl_->round_trip(request::close_prepared_statement(statement.handle));
-  impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
-  impl_->open_statements.erase(statement.handle);
+  auto cmd = protocol::close_prepared(statement.handle);
+  impl_->drive(cmd);
   statement.handle = 0;
 }
 
 const exasol::attributes& connection::get_attributes() {
-  std::string text = impl_->round_trip(request::get_attributes());
-  impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
-  return impl_->attrs;
+  auto cmd = protocol::get_attributes();
+  impl_->drive(cmd);
+  return impl_->state.attrs;
 }
 
 void connection::set_attributes(const exasol::attributes& attrs) {
-  std::string text = impl_->round_trip(request::set_attributes(attrs));
-  auto changed = impl_->parse([&] { return response::parse_status(text); });
-  impl_->merge(attrs);   // the server accepted them
-  impl_->merge(changed); // and its own report wins
+  auto cmd = protocol::set_attributes(attrs);
+  impl_->drive(cmd);
 }
 
 void connection::abort_query() {
@@ -941,8 +771,8 @@ void connection::disconnect() {
     return;
   }
   try {
-    std::string text = impl_->round_trip(request::disconnect());
-    impl_->parse([&] { return response::parse_status(text); });
+    auto cmd = protocol::disconnect();
+    impl_->drive(cmd);
   } catch (const error& e) {
     if (e.kind() != error_kind::reset) { // EOF instead of the reply is a normal goodbye
       close();
@@ -979,60 +809,28 @@ bool connection::is_broken() const {
   return impl_->broken;
 }
 const exasol::attributes& connection::attributes() const {
-  return impl_->attrs;
+  return impl_->state.attrs;
 }
-
 bool connection::autocommit() const {
-  auto it = impl_->attrs.find("autocommit");
-  if (it != impl_->attrs.end() && std::holds_alternative<bool>(it->second))
-    return std::get<bool>(it->second);
-  return impl_->opts.autocommit;
+  return impl_->state.autocommit();
 }
-
 std::string connection::current_schema() const {
-  auto it = impl_->attrs.find("currentSchema");
-  if (it != impl_->attrs.end() && std::holds_alternative<std::string>(it->second))
-    return std::get<std::string>(it->second);
-  return {};
+  return impl_->state.current_schema();
 }
-
 bool connection::transaction_may_be_open() const {
-  auto it = impl_->attrs.find("openTransaction");
-  if (it != impl_->attrs.end() && std::holds_alternative<bool>(it->second) &&
-      std::get<bool>(it->second))
-    return true;
-  return !autocommit() && impl_->statements_since_end > 0;
+  return impl_->state.transaction_may_be_open();
 }
 
 void connection::close_leftovers() {
-  // Copies: closing erases from the sets. A server error means the object is gone already.
-  for (auto handle : std::set<std::int64_t>(impl_->open_handles)) {
-    std::string text = impl_->round_trip(request::close_result_set(handle));
-    try {
-      impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
-    } catch (const error& e) {
-      if (e.kind() != error_kind::server)
-        throw;
-    }
-    impl_->open_handles.erase(handle);
-  }
-  for (auto handle : std::set<std::int64_t>(impl_->open_statements)) {
-    std::string text = impl_->round_trip(request::close_prepared_statement(handle));
-    try {
-      impl_->merge(impl_->parse([&] { return response::parse_status(text); }));
-    } catch (const error& e) {
-      if (e.kind() != error_kind::server)
-        throw;
-    }
-    impl_->open_statements.erase(handle);
-  }
+  protocol::close_leftovers_command cmd;
+  impl_->drive(cmd);
 }
 
 std::size_t connection::open_result_sets() const {
-  return impl_->open_handles.size();
+  return impl_->state.open_handles.size();
 }
 std::size_t connection::open_prepared_statements() const {
-  return impl_->open_statements.size();
+  return impl_->state.open_statements.size();
 }
 
 } // namespace exasol
