@@ -31,7 +31,7 @@ function loadDependencies() {
 
 const SIM_READY_LINE = /^exasim ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+)\s*$/;
 const PROXY_READY_LINE =
-  /^exapool proxy ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+) mode=(\S+) pool-size=(\d+)(?: admin-port=\d+)?\s*$/;
+  /^exapool proxy ready port=(\d+) fingerprint=([0-9A-Fa-f]{64}) dsn=(\S+) mode=(\S+) pool-size=(\d+)(?: admin-port=\d+)?(?: open-files=\d+)?\s*$/;
 
 // Starts `<exapool> sim --sim.port=0` and resolves with
 // {port, fingerprint, dsn, child, stop, closeAndWait, stderrTail}
