@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace exapool::bench {
 
 using clock_type = std::chrono::steady_clock;
@@ -23,6 +25,17 @@ inline double percentile_ms(std::vector<double>& latencies_us, double p) {
   std::nth_element(latencies_us.begin(), latencies_us.begin() + static_cast<std::ptrdiff_t>(k),
                    latencies_us.end());
   return latencies_us[k] / 1000.0;
+}
+
+// CPU time (user + system) of the whole process, every thread, in microseconds: what a variant
+// costs the client machine, which wall time hides when the server shares the cores.
+inline double process_cpu_us() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto micros = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec);
+  };
+  return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
 // What a worker thread records; merged into the case's figures after the run.

@@ -24,8 +24,11 @@
 // autocommit on. Queries run with pool.query(), which fetches every row before resolving.
 //
 // Metrics per case: qps (queries completed in the measured window / its length), p50 and p99
-// latency of pool.query() including the wait for a connection, and connections (WebSockets
-// the pool opened for the case: one fresh pool per case).
+// latency of pool.query() including the wait for a connection, connections (WebSockets the
+// pool opened for the case: one fresh pool per case), and cpu_us_per_query: this node
+// process's CPU time (process.cpuUsage(), user + system, every thread) over the measured window
+// divided by the queries completed, the same metric as the C++ B1 variants'. With --exapool the
+// exasim it starts is a child process, so its work is not counted either way.
 // Benchmark only: it reports numbers and asserts nothing about speed. Exit code 1 when a
 // query fails or returns the wrong number of rows, 2 on a usage error.
 
@@ -251,7 +254,9 @@ async function measureCase(target, settings, workloadName, sessions) {
     if (settings.warmup > 0) await runLoops(pool, workload, sessions, settings.warmup);
     const latencies = [];
     const started = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     const completed = await runLoops(pool, workload, sessions, settings.seconds, latencies);
+    const cpu = process.cpuUsage(cpuStart); // microseconds since cpuStart
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     latencies.sort((a, b) => a - b);
     return {
@@ -262,6 +267,7 @@ async function measureCase(target, settings, workloadName, sessions) {
       p50: percentile(latencies, 0.5) / 1e6,
       p99: percentile(latencies, 0.99) / 1e6,
       connections: counter.opened,
+      cpuPerQuery: completed > 0 ? (cpu.user + cpu.system) / completed : 0,
     };
   } finally {
     await pool.drain();
@@ -276,6 +282,7 @@ function csvRows(result) {
     `${prefix},p50_latency,${result.p50.toFixed(3)},ms`,
     `${prefix},p99_latency,${result.p99.toFixed(3)},ms`,
     `${prefix},connections,${result.connections},count`,
+    `${prefix},cpu_us_per_query,${result.cpuPerQuery.toFixed(2)},us`,
   ];
 }
 
@@ -285,12 +292,13 @@ function printHeader(settings, target) {
     `ExasolPool (@exasol/exasol-driver-ts 0.8.0) against ${where} over ${settings.tls ? 'wss' : 'ws'}: ` +
       `pool max=min=${settings.poolSize}, ${settings.seconds} s per case after ${settings.warmup} s warm-up`,
   );
-  console.log('workload   sessions        qps    p50 ms    p99 ms  connections   queries');
+  console.log('workload   sessions        qps  cpu us/q    p50 ms    p99 ms  connections   queries');
 }
 
 function printResult(r) {
   console.log(
     `${r.workload.padEnd(10)} ${String(r.sessions).padStart(8)} ${r.qps.toFixed(1).padStart(10)} ` +
+      `${r.cpuPerQuery.toFixed(1).padStart(9)} ` +
       `${r.p50.toFixed(3).padStart(9)} ${r.p99.toFixed(3).padStart(9)} ${String(r.connections).padStart(12)} ` +
       `${String(r.queries).padStart(9)}`,
   );
