@@ -78,8 +78,11 @@ b1_variants=""
 wants b1 && b1_variants="exapool no_pool lock_seed lock_tuned physical_limit physical_limit_8"
 wants b1_ts && b1_variants="$b1_variants ts_exasolpool"
 if [ -n "$b1_variants" ]; then
-  expect_rows B1 "select1 rows1000" "$b1_variants" "qps p99_latency"
+  expect_rows B1 "select1 rows1000" "$b1_variants" "qps p99_latency cpu_us_per_query"
   expect_table "B1 select1: qps"
+  expect_table "B1 select1: cpu_us_per_query"
+  # Whether exasim and the clients were pinned to their own cores (or why not).
+  grep -q '^- B1 layout: ' "$md" || problem "results.md does not say B1's machine layout"
   expect_table "B1 rows1000: p99_latency"
   expect_png b1_qps.png
   expect_png b1_p99.png

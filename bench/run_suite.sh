@@ -95,6 +95,35 @@ set_sizes() {
   fi
 }
 
+# B1's machine layout: exasim alone on one core, the client programs on another, so the
+# clients' CPU time per statement (cpu_us_per_query) and their throughput do not compete with
+# the server's work for the same core. The two cores are the first two this process may use
+# (taskset -c with the ids of its affinity list, which need not start at 0).
+server_pin=()
+client_pin=()
+b1_layout="unpinned"
+set_layout() {
+  local cpus
+  if ! command -v taskset >/dev/null; then
+    b1_layout="unpinned (no taskset: install util-linux)"
+  elif [ "$(nproc)" -lt 2 ]; then
+    b1_layout="unpinned (one core: exasim and the clients share it)"
+  else
+    # "0-3,6" -> "0 1 2 3 6": the CPUs this process may run on, in order.
+    cpus=$(taskset -cp $$ | sed 's/.*: *//' | tr ',' '\n' |
+      awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) printf "%d ", c }')
+    read -r -a cpus <<<"$cpus"
+    if [ "${#cpus[@]}" -ge 2 ]; then
+      server_pin=(taskset -c "${cpus[0]}")
+      client_pin=(taskset -c "${cpus[1]}")
+      b1_layout="exasim on CPU ${cpus[0]} (taskset -c ${cpus[0]}), the B1 clients on CPU ${cpus[1]} (taskset -c ${cpus[1]})"
+      return 0
+    fi
+    b1_layout="unpinned (taskset found fewer than 2 allowed CPUs: ${cpus[*]})"
+  fi
+  if wants b1 || wants b1_ts; then say "warning: B1 runs $b1_layout"; fi
+}
+
 require_file() {
   [ -e "$1" ] || die "$2: $1 is missing (${3:-build it first})"
 }
@@ -138,6 +167,7 @@ write_machine() {
     local size="full"
     [ "$quick" = 0 ] || size="--quick (tiny sizes: the figures mean nothing)"
     echo "run=$size, parts $parts, $seconds s per W/B1 case"
+    echo "B1 layout=$b1_layout"
   } >"$out/machine.txt"
 }
 
@@ -173,7 +203,7 @@ start_exasim() {
   local fifo="$out/logs/exasim.stdin"
   rm -f "$fifo"
   mkfifo "$fifo"
-  "$build/apps/exapool" sim --sim.port=0 <"$fifo" >"$out/logs/exasim.out" 2>"$out/logs/exasim.log" &
+  "${server_pin[@]}" "$build/apps/exapool" sim --sim.port=0 <"$fifo" >"$out/logs/exasim.out" 2>"$out/logs/exasim.log" &
   sim_pid=$!
   exec {sim_stdin}>"$fifo"
   local i
@@ -213,13 +243,13 @@ run_wire() {
 run_b1() {
   start_exasim
   if wants b1; then
-    step b1 "$build/bench/end_to_end_bench" --bench.dsn="127.0.0.1:$sim_port" --bench.wss \
+    step b1 "${client_pin[@]}" "$build/bench/end_to_end_bench" --bench.dsn="127.0.0.1:$sim_port" --bench.wss \
       --bench.fingerprint="$sim_fingerprint" --bench.sessions="$b1_sessions" \
       --bench.seconds="$seconds" --bench.csv="$csv"
     require_rows b1 B1 exapool no_pool lock_seed lock_tuned physical_limit physical_limit_8
   fi
   if wants b1_ts; then
-    step b1_ts node "$top/bench/peers/exasolpool_bench.js" --dsn="$sim_dsn" \
+    step b1_ts "${client_pin[@]}" node "$top/bench/peers/exasolpool_bench.js" --dsn="$sim_dsn" \
       --fingerprint="$sim_fingerprint" --sessions="$b1_sessions" --seconds="$seconds" \
       "${ts_args[@]}" --csv="$csv"
     require_rows b1_ts B1 ts_exasolpool
@@ -302,6 +332,7 @@ main() {
   parse_arguments "$@"
   set_sizes
   check_tools
+  set_layout
   trap kill_exasim_on_exit EXIT
   rm -rf "$out/logs" "$out/data"
   mkdir -p "$out/logs"
