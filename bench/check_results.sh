@@ -86,6 +86,7 @@ if [ -n "$b1_variants" ]; then
   expect_table "B1 rows1000: p99_latency"
   expect_png b1_qps.png
   expect_png b1_p99.png
+  expect_png b1_cpu.png
 fi
 if wants b1 && wants b1_ts; then
   grep -q 'exapool ÷ variant' "$md" || problem "results.md has no B1 ratio table"

@@ -296,6 +296,7 @@ report() {
   if wants b1 || wants b1_ts; then
     plot b1_qps.gp b1_qps.png B1_select1_qps.dat B1_rows1000_qps.dat
     plot b1_p99.gp b1_p99.png B1_select1_p99_latency.dat B1_rows1000_p99_latency.dat
+    plot b1_cpu.gp b1_cpu.png B1_select1_cpu_us_per_query.dat B1_rows1000_cpu_us_per_query.dat
   fi
   wants b2 && plot b2_cost.gp b2_cost.png B2_latency.dat
   if wants pool || wants hikari; then plot b3_cycles.gp b3_cycles.png B3_cycle_cycles_per_s.dat; fi

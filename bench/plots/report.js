@@ -19,7 +19,11 @@ const BENCHMARK_TITLES = {
 };
 // The plots the suite draws for each benchmark (bench/plots/*.gp), linked from results.md.
 const PLOTS = {
-  B1: [['b1_qps.png', 'B1 queries per second'], ['b1_p99.png', 'B1 p99 latency']],
+  B1: [
+    ['b1_qps.png', 'B1 queries per second'],
+    ['b1_p99.png', 'B1 p99 latency'],
+    ['b1_cpu.png', 'B1 client CPU per statement'],
+  ],
   B2: [['b2_cost.png', 'B2 open vs borrow']],
   B3: [['b3_cycles.png', 'B3 cycles per second, exapool and HikariCP']],
   B4: [['b4_scale.png', 'B4 cost and memory per waiting session']],
