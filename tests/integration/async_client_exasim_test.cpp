@@ -92,8 +92,9 @@ void open_and_query(const std::shared_ptr<async_connection>& c, std::int64_t i, 
       static const std::int64_t want_mul[] = {1, 2, 1};
       static const std::int64_t want_add[] = {0, 0, 1000};
       if (k == 3) {
+        tally& done = t; // this closure is destroyed by the next line: nothing of it after
         *step = nullptr; // breaks the cycle
-        return t.finish(nullptr);
+        return done.finish(nullptr);
       }
       c->async_execute("SELECT " + std::to_string(i) + exprs[k],
                        [c, i, k, &t, step](std::exception_ptr e, std::vector<result> r) {
