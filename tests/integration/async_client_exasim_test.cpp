@@ -71,6 +71,10 @@ struct tally {
     std::lock_guard<std::mutex> lock(m);
     failures.push_back(std::move(why));
   }
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(m);
+    return done;
+  }
   bool wait_for(std::size_t n) {
     std::unique_lock<std::mutex> lock(m);
     return cv.wait_for(lock, 120s, [&] { return done >= n; });
@@ -107,6 +111,34 @@ void open_and_query(const std::shared_ptr<async_connection>& c, std::int64_t i, 
     };
     (*step)(0);
   });
+}
+
+// An async connection opened on `io` (the open counts as one completion of `t`).
+std::shared_ptr<async_connection> opened(io_threads& io, const connection_options& o, tally& t) {
+  auto c = std::make_shared<async_connection>(io.executor(), o);
+  c->async_open([&t](std::exception_ptr e) { t.finish(e); });
+  REQUIRE(t.wait_for(t.count() + 1));
+  REQUIRE(t.failures.empty());
+  return c;
+}
+
+// Runs `sql`, which must fail, and returns its error (one more completion of `t`).
+error failure_of(async_connection& c, const std::string& sql, tally& t) {
+  std::exception_ptr failure;
+  auto before = t.count();
+  c.async_execute(sql, [&](std::exception_ptr e, std::vector<result>) {
+    failure = e;
+    t.finish(nullptr);
+  });
+  REQUIRE(t.wait_for(before + 1));
+  REQUIRE(failure);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const error& e) {
+    return e;
+  }
+  FAIL("not an exasol::error");
+  return error(error_kind::server, "");
 }
 
 } // namespace
@@ -150,18 +182,10 @@ TEST_CASE("async client: abort_query from another thread", "[client][exasim][asy
   exasim::server s(sim_options());
   s.start();
   io_threads io(1);
-  auto c = std::make_shared<async_connection>(io.executor(), ws_options(s));
   tally t;
-  c->async_open([&t](std::exception_ptr e) { t.finish(e); });
-  REQUIRE(t.wait_for(1));
-  REQUIRE(t.failures.empty());
+  auto c = opened(io, ws_options(s), t);
 
   s.set_query_latency(20s);
-  std::exception_ptr failure;
-  c->async_execute("SELECT 1", [&](std::exception_ptr e, std::vector<result>) {
-    failure = e;
-    t.finish(nullptr);
-  });
   // abort_query() is a no-op while no query runs, so keep asking until the query ended.
   std::atomic<bool> finished{false};
   std::thread aborter([&] {
@@ -170,17 +194,11 @@ TEST_CASE("async client: abort_query from another thread", "[client][exasim][asy
       c->abort_query();
     }
   });
-  bool ended = t.wait_for(2);
+  auto e = failure_of(*c, "SELECT 1", t);
   finished = true;
   aborter.join();
-  REQUIRE(ended);
-  REQUIRE(failure);
-  try {
-    std::rethrow_exception(failure);
-  } catch (const error& e) {
-    CHECK(e.kind() == error_kind::server);
-    CHECK(e.sql_code() == "R0003");
-  }
+  CHECK(e.kind() == error_kind::server);
+  CHECK(e.sql_code() == "R0003");
   CHECK(c->is_open());
 
   s.set_query_latency(0ms);
@@ -202,25 +220,12 @@ TEST_CASE("async client: the query timeout aborts and keeps the session",
   auto o = ws_options(s);
   o.query_timeout = 200ms;
   o.abort_grace = 10s; // hang guard
-  auto c = std::make_shared<async_connection>(io.executor(), o);
   tally t;
-  c->async_open([&t](std::exception_ptr e) { t.finish(e); });
-  REQUIRE(t.wait_for(1));
-  REQUIRE(t.failures.empty());
+  auto c = opened(io, o, t);
   s.set_query_latency(20s);
-  std::exception_ptr failure;
-  c->async_execute("SELECT 1", [&](std::exception_ptr e, std::vector<result>) {
-    failure = e;
-    t.finish(nullptr);
-  });
-  REQUIRE(t.wait_for(2));
-  REQUIRE(failure);
-  try {
-    std::rethrow_exception(failure);
-  } catch (const error& e) {
-    CHECK(e.kind() == error_kind::timeout);
-    CHECK(e.sql_code() == "R0003");
-  }
+  auto e = failure_of(*c, "SELECT 1", t);
+  CHECK(e.kind() == error_kind::timeout);
+  CHECK(e.sql_code() == "R0003");
   CHECK_FALSE(c->is_broken());
   s.set_query_latency(0ms);
 }
