@@ -64,7 +64,9 @@ void give_back(proxy_pointer self) {
 }
 
 // The pool counts this client among its clients (again, when it is a new pool for the key),
-// and answers whether it vouches for the client's credentials (pool_actor.hpp).
+// and answers whether it vouches for the client's credentials (pool_actor.hpp). A pool that
+// counts the client already is not asked: `on_answer(false)` then means "not known", which
+// callers treat as "prove it by borrowing".
 template <class OnAnswer>
 void count_in(proxy_pointer self, const pool_actor& pool, OnAnswer on_answer) {
   auto& st = self->state;
