@@ -22,6 +22,56 @@ proxy_outcome connection_backend::run(const proxy_request&) {
 
 namespace {
 
+// Runs a synchronous call and completes with its value or its failure, before returning.
+template <class T, class F> void complete_now(const backend_done<T>& done, F call) {
+  T value{};
+  std::exception_ptr failure;
+  try {
+    value = call();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  done(failure, std::move(value));
+}
+
+} // namespace
+
+void connection_backend::start_open(backend_done<std::uint64_t> done) {
+  complete_now(done, [&] { return open(); });
+}
+
+void connection_backend::start_execute(std::string sql, backend_done<query_result> done) {
+  complete_now(done, [&] { return execute(sql); });
+}
+
+void connection_backend::start_run(proxy_request request, backend_done<proxy_outcome> done) {
+  complete_now(done, [&] { return run(request); });
+}
+
+void connection_backend::start_begin(backend_done<bool> done) {
+  complete_now(done, [&] {
+    begin();
+    return true;
+  });
+}
+
+void connection_backend::start_validate(backend_done<bool> done) {
+  complete_now(done, [&] { return validate(); });
+}
+
+void connection_backend::start_reset(backend_done<bool> done) {
+  complete_now(done, [&] { return reset(); });
+}
+
+void connection_backend::start_close(backend_done<bool> done) {
+  complete_now(done, [&] {
+    close();
+    return true;
+  });
+}
+
+namespace {
+
 struct connection_state {
   std::shared_ptr<connection_backend> backend;
   connection_listener listener;

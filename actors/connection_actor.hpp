@@ -23,10 +23,15 @@
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+namespace exasol {
+class io_threads;
+}
 
 namespace exapool {
 
@@ -70,13 +75,24 @@ using connection_actor = caf::typed_actor<
     // Disconnect properly (the server session ends) and stop.
     caf::replies_to<close_atom>::with<bool>>;
 
-// What a connection actor connects with: the real Exasol client, or a test double. The actor
-// calls these from its own thread (a detached actor when blocks() is true), one at a time.
+// Completion of an asynchronous backend call: called exactly once, either before the call
+// returns (on the caller's thread) or later from any thread. It gets the failure (an
+// exasol::error or statement_aborted_error), or no failure and the value.
+template <class T> using backend_done = std::function<void(std::exception_ptr, T)>;
+
+// What a connection actor connects with: the real Exasol client, or a test double.
+//
+// The connection actor drives a backend through the asynchronous start_* calls, one at a time:
+// the next starts only after the previous one completed. Their defaults run the synchronous
+// call of the same name and complete before returning, which suits a test double; the real
+// backend completes them from its I/O threads, so no actor waits on the network. The
+// synchronous calls are for code outside an actor (tools, tests); never call them on an I/O
+// thread or inside an actor.
 class connection_backend {
 public:
   virtual ~connection_backend() = default;
-  // True when calls block on the network: the actor then runs on a thread of its own, never
-  // on CAF's scheduler threads.
+  // True when the synchronous calls block for long and the asynchronous defaults are used:
+  // the actor then runs on a thread of its own, never on CAF's scheduler threads.
   virtual bool blocks() const = 0;
   virtual std::uint64_t open() = 0; // throws exasol::error
   virtual query_result execute(const std::string& sql) = 0;
@@ -91,6 +107,18 @@ public:
   virtual bool reset() = 0; // never throws: false when it cannot be made clean
   virtual bool is_open() const = 0;
   virtual void close() = 0; // disconnect properly; never throws
+
+  // The asynchronous forms, with the same results and failures as the calls above.
+  virtual void start_open(backend_done<std::uint64_t> done);
+  virtual void start_execute(std::string sql, backend_done<query_result> done);
+  virtual void start_run(proxy_request request, backend_done<proxy_outcome> done);
+  virtual void start_begin(backend_done<bool> done);    // true when autocommit is off
+  virtual void start_validate(backend_done<bool> done); // never fails
+  virtual void start_reset(backend_done<bool> done);    // never fails
+  // Never fails. Unlike the others it may start while another call runs (an actor that ends
+  // mid-statement): the socket is then dropped at once, and the server ends the session.
+  virtual void start_close(backend_done<bool> done);
+
   // Asks the server to abort the statement running now, if any. Callable from any thread while
   // another call runs, and never blocks or does I/O on the caller's thread (the real client
   // posts the abortQuery to the thread driving the statement). The running call then fails
@@ -114,7 +142,11 @@ public:
 // the statement succeeds or not (a failure may have come after the change).
 session_change session_change_of(std::string_view sql);
 
-// The real backend: an exasol::connection made from `creds` when open() is called.
+// The real backend: an exasol::async_connection made from `creds` when open() is called, on
+// the executor of `io` (which must outlive the backend's last call). Without `io`, on the
+// process's shared I/O thread (exasol::shared_io_threads()).
+std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds,
+                                                        exasol::io_threads& io);
 std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds);
 
 // The client options that credentials describe (what make_exasol_backend connects with), for

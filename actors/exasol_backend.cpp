@@ -4,6 +4,7 @@
 
 #include "integration/exasol/connection.hpp"
 #include "integration/exasol/errors.hpp"
+#include "integration/exasol/io_threads.hpp"
 
 #include <algorithm>
 #include <array>
@@ -372,8 +373,13 @@ private:
 
 } // namespace
 
-std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds) {
+std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds,
+                                                        exasol::io_threads&) {
   return std::make_unique<exasol_backend>(creds);
+}
+
+std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds) {
+  return make_exasol_backend(creds, exasol::shared_io_threads());
 }
 
 } // namespace exapool

@@ -43,4 +43,9 @@ void io_threads::stop() {
   impl_->ioc.stop();
 }
 
+io_threads& shared_io_threads() {
+  static io_threads shared{1};
+  return shared;
+}
+
 } // namespace exasol

@@ -28,4 +28,9 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+// One I/O thread shared by the whole process, started on first use and stopped at exit: for
+// code that opens asynchronous connections without an io_threads of its own (the runtime has
+// its own).
+io_threads& shared_io_threads();
+
 } // namespace exasol
