@@ -3,7 +3,11 @@
 #include "integration/exasol/errors.hpp"
 #include "messages/errors.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/send.hpp>
+#include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -12,7 +16,9 @@
 #include <array>
 #include <cctype>
 #include <exception>
+#include <functional>
 #include <string>
+#include <utility>
 
 namespace exapool {
 
@@ -81,16 +87,45 @@ struct connection_state {
   std::uint64_t ended_lease = 0;
   // The pool has been told that the session under current_lease is dirty.
   bool dirty_reported = false;
+  // A backend call runs: every request waits in the mailbox (caf::skip) until it completed,
+  // so requests run one at a time and in the order they came, as on a thread of their own.
+  bool busy = false;
+  // Answers the requester of the running call if this actor ends before the call completed
+  // (a kill, a dead pool): it gets an error instead of waiting for a reply that never comes.
+  std::function<void(const caf::error&)> abandon;
   static inline const char* name = "exapool.connection";
 
   ~connection_state() {
-    // Whatever ends this actor (close, a dead pool, a kill), the server session ends with it.
-    if (backend && backend->is_open())
-      backend->close();
+    if (abandon)
+      abandon(make_error(pool_errc::connection_lost, "the connection ended while its request ran"));
+    // Whatever ends this actor (close, a dead pool, a kill), the server session ends with it; a
+    // call still running has its socket dropped (start_close allows that).
+    if (backend && (busy || backend->is_open()))
+      backend->start_close([](std::exception_ptr, bool) {});
   }
 };
 
-using connection_pointer = connection_actor::stateful_pointer<connection_state>;
+} // namespace
+
+namespace detail {
+
+// A backend call completed on another thread: `resume` continues the request on the actor.
+struct backend_completion {
+  std::function<void()> resume;
+};
+
+} // namespace detail
+} // namespace exapool
+
+// Completions carry function objects: these messages never leave the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(exapool::detail::backend_completion)
+
+namespace exapool {
+namespace {
+
+using detail::backend_completion;
+using connection_impl_t = connection_actor::extend<caf::reacts_to<backend_completion>>;
+using connection_pointer = connection_impl_t::stateful_pointer<connection_state>;
 
 // The statement did not complete: aborted (abortQuery, R0003) or past a time limit (the
 // client's query timeout, or the server's queryTimeout, R0001).
@@ -170,27 +205,6 @@ caf::error stale(std::uint64_t lease_id) {
                     "lease " + std::to_string(lease_id) + " is not current on this connection");
 }
 
-// Whether a request under `lease_id` may run: refused when that lease ended or a newer one is
-// current; a newer id becomes current. A new lease on a session that is still dirty (a
-// statement finished after its lease ended, so the pool could not know) starts clean anyway;
-// when it cannot, the connection ends and the pool, which monitors it, replaces it.
-caf::error admit(connection_pointer self, std::uint64_t lease_id) {
-  auto& st = self->state;
-  if (lease_id == 0 || lease_id <= st.ended_lease || lease_id < st.current_lease)
-    return stale(lease_id);
-  if (lease_id == st.current_lease)
-    return caf::none;
-  st.current_lease = lease_id;
-  st.dirty_reported = false;
-  if (st.backend->is_dirty() && !st.backend->reset()) {
-    st.backend->close();
-    auto err = make_error(pool_errc::connection_lost, "session could not be reset");
-    self->quit(err);
-    return err;
-  }
-  return caf::none;
-}
-
 // The lease ends here, with its last statement: refused from now on, and the pool hears it
 // before the borrower has the reply (so a borrower that borrows again at once finds the
 // connection back in the pool).
@@ -210,16 +224,79 @@ void after_statement(connection_pointer self, std::uint64_t lease_id, bool relea
     report_dirty(self, lease_id);
 }
 
-// Runs `work` under a lease: refused for a stale id, errors mapped to pool errors. With
-// `release` the lease ends with this request, whatever its outcome.
-template <class T, class F>
-caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, bool release, F work) {
-  if (auto refused = admit(self, lease_id))
-    return refused;
-  try {
-    T out = work();
+// A backend call that completed while the actor was still inside start_* (a backend that
+// completes inline) continues right after start_* returns, without a message.
+struct inline_completion {
+  const connection_state* owner;
+  std::function<void()> resume;
+};
+thread_local inline_completion* completing_inline = nullptr;
+
+// Starts one backend call; `then(failure, value)` runs on this actor when it completed: at once
+// when the backend completed inline, else when the completion's message arrives (from an I/O
+// thread). Until then the actor is busy and requests wait.
+template <class T, class Start, class Then>
+void call_backend(connection_pointer self, Start start, Then then) {
+  auto& st = self->state;
+  st.busy = true;
+  caf::weak_actor_ptr weak{self->ctrl()};
+  auto done = [self, weak, owner = &st, then](std::exception_ptr failure, T value) {
+    std::function<void()> resume = [self, then, failure, value = std::move(value)]() mutable {
+      self->state.busy = false;
+      then(failure, std::move(value));
+    };
+    if (completing_inline != nullptr && completing_inline->owner == owner) {
+      completing_inline->resume = std::move(resume);
+      return;
+    }
+    if (auto alive = weak.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(alive), backend_completion{std::move(resume)});
+  };
+  inline_completion here{&st, {}};
+  auto* outer = std::exchange(completing_inline, &here);
+  start(*st.backend, backend_done<T>(std::move(done)));
+  completing_inline = outer;
+  if (here.resume)
+    here.resume();
+}
+
+// The requester of a running call hears of it even when this actor ends first.
+template <class T> void hold(connection_pointer self, caf::typed_response_promise<T> rp) {
+  self->state.abandon = [rp](const caf::error& err) mutable { rp.deliver(err); };
+}
+
+template <class T>
+void answer(connection_pointer self, caf::typed_response_promise<T>& rp, T value) {
+  self->state.abandon = nullptr;
+  rp.deliver(std::move(value));
+}
+
+template <class T>
+void answer(connection_pointer self, caf::typed_response_promise<T>& rp, caf::error err) {
+  self->state.abandon = nullptr;
+  rp.deliver(std::move(err));
+}
+
+template <class T>
+void answer(connection_pointer self, caf::typed_response_promise<T>& rp, caf::expected<T> x) {
+  if (x)
+    answer(self, rp, std::move(*x));
+  else
+    answer(self, rp, std::move(x.error()));
+}
+
+// The outcome of a statement under a lease: errors mapped to pool errors; with `release` the
+// lease ends with it, whatever the outcome.
+template <class T>
+void finish_statement(connection_pointer self, std::uint64_t lease_id, bool release,
+                      caf::typed_response_promise<T>& rp, std::exception_ptr failure, T value) {
+  if (!failure) {
     after_statement(self, lease_id, release);
-    return out;
+    answer(self, rp, std::move(value));
+    return;
+  }
+  try {
+    std::rethrow_exception(failure);
   } catch (const exasol::error& e) {
     auto err = to_pool_error(e);
     if (!self->state.backend->is_open()) {
@@ -231,18 +308,59 @@ caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, bool
         release_here(self, lease_id, true);
       else
         self->send(self->state.listener, dirty_atom::value, lease_id);
+      answer(self, rp, err);
       self->quit(err);
-      return err;
+      return;
     }
     after_statement(self, lease_id, release);
-    return err;
+    answer(self, rp, std::move(err));
   } catch (const std::exception& e) {
     auto err = make_error(pool_errc::connection_lost, e.what());
     if (release)
       release_here(self, lease_id, true);
+    answer(self, rp, err);
     self->quit(err);
-    return err;
   }
+}
+
+// Runs a statement under a lease: refused for a stale id (see connection_actor.hpp). A new lease
+// on a session that is still dirty (a statement finished after its lease ended, so the pool
+// could not know) starts clean anyway; when it cannot, the connection ends and the pool, which
+// monitors it, replaces it.
+template <class T, class Start>
+caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, bool release,
+                           Start start) {
+  auto& st = self->state;
+  if (st.busy)
+    return caf::skip;
+  if (lease_id == 0 || lease_id <= st.ended_lease || lease_id < st.current_lease)
+    return stale(lease_id);
+  auto rp = self->make_response_promise<T>();
+  hold(self, rp);
+  auto run = [self, lease_id, release, start, rp]() mutable {
+    call_backend<T>(self, start, [self, lease_id, release, rp](std::exception_ptr f, T v) mutable {
+      finish_statement(self, lease_id, release, rp, f, std::move(v));
+    });
+  };
+  bool fresh = lease_id != st.current_lease;
+  st.current_lease = lease_id;
+  if (!fresh || !st.backend->is_dirty()) {
+    if (fresh)
+      st.dirty_reported = false;
+    run();
+    return rp;
+  }
+  st.dirty_reported = false;
+  call_backend<bool>(
+      self, [](connection_backend& b, backend_done<bool> done) { b.start_reset(std::move(done)); },
+      [self, rp, run](std::exception_ptr, bool clean) mutable {
+        if (clean)
+          return run();
+        auto err = make_error(pool_errc::connection_lost, "session could not be reset");
+        answer(self, rp, err);
+        self->quit(err);
+      });
+  return rp;
 }
 
 // The pool ended this lease (give_back, a dead borrower, shutdown): it and every older id are
@@ -254,9 +372,65 @@ void end_lease(connection_pointer self, std::uint64_t lease_id) {
     st.current_lease = 0;
 }
 
-connection_actor::behavior_type connection_impl(connection_pointer self,
-                                                std::shared_ptr<connection_backend> backend,
-                                                connection_listener listener) {
+// A call outside a lease (open, validate, reset, close): `reply(failure, value)` makes the
+// requester's answer (a T or an error) when the call completed.
+template <class R, class T, class Start, class Reply>
+caf::result<R> call_for_reply(connection_pointer self, Start start, Reply reply) {
+  if (self->state.busy)
+    return caf::skip;
+  auto rp = self->make_response_promise<R>();
+  hold(self, rp);
+  call_backend<T>(self, start, [self, rp, reply](std::exception_ptr f, T v) mutable {
+    answer(self, rp, reply(f, std::move(v)));
+  });
+  return rp;
+}
+
+// The session id, or why the connection could not open.
+caf::expected<std::uint64_t> opened(std::exception_ptr failure, std::uint64_t session_id) {
+  if (!failure)
+    return session_id;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const exasol::error& e) {
+    return to_open_error(e);
+  } catch (const std::exception& e) {
+    return make_error(pool_errc::connect_failed, e.what());
+  }
+}
+
+// The backend calls, as the arguments call_backend starts them with.
+auto start_open = [](connection_backend& b, backend_done<std::uint64_t> done) {
+  b.start_open(std::move(done));
+};
+auto start_validate = [](connection_backend& b, backend_done<bool> done) {
+  b.start_validate(std::move(done));
+};
+auto start_reset = [](connection_backend& b, backend_done<bool> done) {
+  b.start_reset(std::move(done));
+};
+auto start_close = [](connection_backend& b, backend_done<bool> done) {
+  b.start_close(std::move(done));
+};
+auto start_begin = [](connection_backend& b, backend_done<bool> done) {
+  b.start_begin(std::move(done));
+};
+
+auto start_execute(std::string sql) {
+  return [sql = std::move(sql)](connection_backend& b, backend_done<query_result> done) {
+    b.start_execute(sql, std::move(done));
+  };
+}
+
+auto start_run(proxy_request request) {
+  return [request = std::move(request)](connection_backend& b, backend_done<proxy_outcome> done) {
+    b.start_run(request, std::move(done));
+  };
+}
+
+connection_impl_t::behavior_type connection_impl(connection_pointer self,
+                                                 std::shared_ptr<connection_backend> backend,
+                                                 connection_listener listener) {
   self->state.backend = std::move(backend);
   self->state.listener = listener;
   if (listener) {
@@ -268,48 +442,49 @@ connection_actor::behavior_type connection_impl(connection_pointer self,
   }
   return {
       [self](open_atom) -> caf::result<std::uint64_t> {
-        try {
-          return self->state.backend->open();
-        } catch (const exasol::error& e) {
-          return to_open_error(e);
-        } catch (const std::exception& e) {
-          return make_error(pool_errc::connect_failed, e.what());
-        }
+        return call_for_reply<std::uint64_t, std::uint64_t>(self, start_open, opened);
       },
-      [self](validate_atom) -> bool { return self->state.backend->validate(); },
-      [self](reset_atom) -> bool {
-        bool ok = self->state.backend->reset();
-        self->state.dirty_reported = !ok;
-        return ok;
+      [self](validate_atom) -> caf::result<bool> {
+        return call_for_reply<bool, bool>(self, start_validate,
+                                          [](std::exception_ptr, bool ok) { return ok; });
       },
-      [self](end_lease_atom, std::uint64_t lease_id) { end_lease(self, lease_id); },
+      [self](reset_atom) -> caf::result<bool> {
+        return call_for_reply<bool, bool>(self, start_reset, [self](std::exception_ptr, bool ok) {
+          self->state.dirty_reported = !ok;
+          return ok;
+        });
+      },
+      [self](end_lease_atom, std::uint64_t lease_id) -> caf::result<void> {
+        if (self->state.busy)
+          return caf::skip;
+        end_lease(self, lease_id);
+        return caf::unit;
+      },
       [self](execute_atom, std::uint64_t lease_id,
              const std::string& sql) -> caf::result<query_result> {
-        return under_lease<query_result>(self, lease_id, false,
-                                         [&] { return self->state.backend->execute(sql); });
+        return under_lease<query_result>(self, lease_id, false, start_execute(sql));
       },
       [self](execute_atom, std::uint64_t lease_id, const std::string& sql,
              release_atom) -> caf::result<query_result> {
-        return under_lease<query_result>(self, lease_id, true,
-                                         [&] { return self->state.backend->execute(sql); });
+        return under_lease<query_result>(self, lease_id, true, start_execute(sql));
       },
       [self](execute_atom, std::uint64_t lease_id,
              const proxy_request& request) -> caf::result<proxy_outcome> {
-        return under_lease<proxy_outcome>(self, lease_id, false,
-                                          [&] { return self->state.backend->run(request); });
+        return under_lease<proxy_outcome>(self, lease_id, false, start_run(request));
       },
       [self](begin_atom, std::uint64_t lease_id) -> caf::result<bool> {
-        return under_lease<bool>(self, lease_id, false, [&] {
-          self->state.backend->begin();
+        return under_lease<bool>(self, lease_id, false, start_begin);
+      },
+      [self](close_atom) -> caf::result<bool> {
+        if (self->state.busy)
+          return caf::skip;
+        self->state.current_lease = 0;
+        return call_for_reply<bool, bool>(self, start_close, [self](std::exception_ptr, bool) {
+          self->quit();
           return true;
         });
       },
-      [self](close_atom) -> bool {
-        self->state.current_lease = 0;
-        self->state.backend->close();
-        self->quit();
-        return true;
-      },
+      [](const backend_completion& completion) { completion.resume(); },
   };
 }
 
@@ -393,8 +568,10 @@ connection_actor spawn_connection(caf::actor_system& sys,
                                   std::shared_ptr<connection_backend> backend,
                                   connection_listener listener) {
   if (backend->blocks())
-    return sys.spawn<caf::detached>(connection_impl, std::move(backend), std::move(listener));
-  return sys.spawn(connection_impl, std::move(backend), std::move(listener));
+    return caf::actor_cast<connection_actor>(
+        sys.spawn<caf::detached>(connection_impl, std::move(backend), std::move(listener)));
+  return caf::actor_cast<connection_actor>(
+      sys.spawn(connection_impl, std::move(backend), std::move(listener)));
 }
 
 } // namespace exapool

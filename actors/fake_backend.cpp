@@ -43,8 +43,9 @@ public:
   bool wait(std::chrono::milliseconds span) {
     auto deadline = std::chrono::steady_clock::now() + span;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      // Rounded up: a "sleep 300" never ends before 300 ms have passed.
+      auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{fds_[0], POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
       if (ready > 0) {
