@@ -96,12 +96,13 @@ struct connection_state {
   static inline const char* name = "exapool.connection";
 
   ~connection_state() {
-    if (abandon)
-      abandon(make_error(pool_errc::connection_lost, "the connection ended while its request ran"));
     // Whatever ends this actor (close, a dead pool, a kill), the server session ends with it; a
-    // call still running has its socket dropped (start_close allows that).
+    // call still running has its socket dropped (start_close allows that) before its requester
+    // hears.
     if (backend && (busy || backend->is_open()))
       backend->start_close([](std::exception_ptr, bool) {});
+    if (abandon)
+      abandon(make_error(pool_errc::connection_lost, "the connection ended while its request ran"));
   }
 };
 
