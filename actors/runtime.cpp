@@ -1,14 +1,17 @@
 #include "actors/runtime.hpp"
 
 #include "actors/request_errors.hpp"
+#include "integration/exasol/io_threads.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
 #include <caf/duration.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
+#include <caf/system_messages.hpp>
 
 #include <optional>
 #include <utility>
@@ -22,6 +25,18 @@ std::string render_exapool(std::uint8_t code, caf::atom_value, const caf::messag
   if (context.size() == 1 && context.match_element<std::string>(0))
     text += ": " + context.get_as<std::string>(0);
   return text;
+}
+
+// The runtime's I/O threads, when its connections use the real client (a custom factory
+// brings its own I/O, so a runtime over fakes starts no thread). 0 threads is refused.
+std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config) {
+  if (config.io_threads == 0)
+    throw runtime_error(pool_errc::invalid_config,
+                        "exapool invalid_config: io_threads (exapool.io-threads) must be at "
+                        "least 1");
+  if (config.make_backend)
+    return nullptr;
+  return std::make_unique<exasol::io_threads>(config.io_threads);
 }
 
 [[noreturn]] void throw_error(caf::actor_system& sys, const caf::error& err) {
@@ -65,7 +80,8 @@ void runtime::configure(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads", std::size_t{1});
 }
 
-runtime::runtime(runtime_config config) : config_(std::move(config)) {
+runtime::runtime(runtime_config config)
+    : config_(std::move(config)), io_(make_io_threads(config_)) {
   own_config_ = std::make_unique<caf::actor_system_config>();
   configure(*own_config_);
   if (config_.scheduler_threads > 0)
@@ -78,7 +94,7 @@ runtime::runtime(runtime_config config) : config_(std::move(config)) {
 }
 
 runtime::runtime(caf::actor_system& system, runtime_config config)
-    : config_(std::move(config)), system_(&system) {
+    : config_(std::move(config)), io_(make_io_threads(config_)), system_(&system) {
   if (config_.admin_port && !system.has_middleman())
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: exapool.admin-port needs CAF's io middleman in "
@@ -91,6 +107,7 @@ void runtime::start() {
   supervisor_config sup;
   sup.pool = config_.pool;
   sup.make_backend = config_.make_backend;
+  sup.io = io_.get();
   sup.request_slack = config_.slack;
   sup.limits = config_.limits;
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
@@ -127,16 +144,45 @@ std::uint16_t runtime::admin_port() const {
   return admin_port_;
 }
 
+// The order matters for the I/O threads: a connection's disconnect completes on them, and a
+// connection's backend (held by its actor and its pool) refers to them until it is destroyed.
+// So: shutdown (every pool closes all its connections and confirms once their actors are down,
+// then the pool stops), the supervisor stops, the actors are gone, and only then the I/O
+// threads stop (their destructor stops the io_context and joins them).
 runtime::~runtime() {
   stop_admin();
+  bool closed = true;
   try {
     shutdown();
   } catch (const std::exception&) {
     // The pools answered late or not at all; stopping the supervisor below still ends them.
+    closed = false;
   }
-  caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  if (own_system_) {
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    supervisor_ = nullptr;
+    own_system_.reset(); // waits for every actor (sessions end with the supervisor)
+    io_.reset();         // no actor is left to use them
+    return;
+  }
+  // A system the runtime attached to lives on, with its other actors: wait for the supervisor
+  // itself to be gone (its factory refers to the I/O threads).
+  bool supervisor_gone = false;
+  {
+    caf::scoped_actor self{*system_};
+    self->monitor(supervisor_);
+    self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    self->receive([&](const caf::down_msg&) { supervisor_gone = true; },
+                  caf::after(config_.slack) >> [] {});
+  }
   supervisor_ = nullptr;
-  own_system_.reset(); // waits for every actor (sessions end with the supervisor)
+  if (io_ && !(closed && supervisor_gone)) {
+    // A pool that did not confirm may still have connections whose I/O runs on these threads,
+    // and their actors live on in the user's system: destroying the io_context under them
+    // would be a use-after-free. The threads are left running (leaked) instead.
+    static_cast<void>(io_.release());
+  }
+  io_.reset();
 }
 
 caf::actor_system& runtime::system() {

@@ -31,6 +31,10 @@
 #include <string>
 #include <vector>
 
+namespace exasol {
+class io_threads; // integration/exasol/io_threads.hpp: kept out of this header (Boost.Asio)
+}
+
 namespace exapool {
 
 struct runtime_config {
@@ -41,6 +45,12 @@ struct runtime_config {
   // default, 1: see runtime::configure).
   // Connection actors over the real client run on threads of their own regardless.
   std::size_t scheduler_threads = 0;
+  // The threads every real connection's network I/O runs on (one io_context the runtime owns),
+  // whatever the number of connections: a pool of 500 connections still has this many. More
+  // than 1 only helps when parsing big results on one thread is the bottleneck. At least 1:
+  // 0 is refused (runtime_error, invalid_config). Started only when the runtime uses the real
+  // client (make_backend empty); a custom factory brings its own I/O.
+  std::size_t io_threads = 1;
   // How much longer than the pool's own timeouts a blocking call waits before it gives up.
   caf::timespan slack = std::chrono::seconds(10);
   // The admin endpoint (actors/admin_actor.hpp) `exapool stats` reads: when set, the runtime
@@ -79,7 +89,8 @@ public:
   explicit runtime(runtime_config config = {});
   runtime(caf::actor_system& system, runtime_config config = {});
   // Shuts down (if not done yet) and stops the supervisor; then stops the actor system when
-  // the runtime made it. Session actors end with the supervisor.
+  // the runtime made it. Session actors end with the supervisor. The I/O threads stop last,
+  // once every connection is closed and its actor gone (see runtime.cpp).
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -120,6 +131,9 @@ private:
   template <class T, class Request> T ask_session(const credentials& creds, Request request);
 
   runtime_config config_;
+  // Where the real connections' I/O runs (null with a custom make_backend). Declared before
+  // the actor system, so destroyed after it even without the explicit order in ~runtime.
+  std::unique_ptr<exasol::io_threads> io_;
   std::unique_ptr<caf::actor_system_config> own_config_;
   std::unique_ptr<caf::actor_system> own_system_;
   caf::actor_system* system_ = nullptr;

@@ -45,6 +45,8 @@ runtime_system_config::runtime_system_config() {
       .add(limits.restart_period, "restart-period", "the window max-restarts counts in")
       .add(limits.restart_cooldown, "restart-cooldown",
            "how long a pool that crashed too often is refused")
+      .add(io_threads, "io-threads",
+           "threads all real connections' network I/O runs on, however many there are (>= 1)")
       .add(admin_port, "admin-port",
            "serve pool stats to `exapool stats` on this TCP port (0: off)")
       .add(admin_host, "admin-host",
@@ -86,6 +88,8 @@ runtime_config runtime_system_config::to_runtime_config() const {
   check(limits.restart_period.count() > 0, "exapool.restart-period must be positive");
   check(limits.restart_cooldown.count() >= 0, "exapool.restart-cooldown must not be negative");
   config.limits = limits;
+  check(io_threads >= 1, "exapool.io-threads must be at least 1");
+  config.io_threads = io_threads;
   check(!admin_host.empty(), "exapool.admin-host must not be empty");
   if (admin_port != 0) {
     config.admin_port = admin_port;

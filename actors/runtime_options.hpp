@@ -7,6 +7,7 @@
 // in caf-application.ini. A max-size left unset comes from EXAPOOL_POOL_SIZE, else the seed's
 // DBT_CONN_POOL_SIZE, else 5. `--exapool.admin-port=7433` turns on the admin endpoint that
 // `exapool stats` reads (the actor system then needs CAF's io middleman: load_admin_middleman).
+// `--exapool.io-threads=2` sets the threads every real connection's network I/O runs on.
 #pragma once
 
 #include "actors/runtime.hpp"
@@ -14,6 +15,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +36,7 @@ public:
 
   pool_config pool{};           // bound to the options; max_size 0 means "from the environment"
   supervisor_limits limits{};   // bound to the options: pools, idle eviction, restart intensity
+  std::size_t io_threads = 1;   // bound to exapool.io-threads (runtime_config::io_threads)
   std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
 };

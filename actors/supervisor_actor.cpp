@@ -576,7 +576,11 @@ caf::result<std::vector<pool_stats>> drain(supervisor_pointer self) {
 }
 
 supervisor_impl::behavior_type supervisor(supervisor_pointer self, supervisor_config config) {
-  if (!config.make_backend)
+  if (!config.make_backend && config.io)
+    config.make_backend = [io = config.io](const credentials& creds) {
+      return make_exasol_backend(creds, *io);
+    };
+  else if (!config.make_backend)
     config.make_backend = [](const credentials& creds) { return make_exasol_backend(creds); };
   self->state.config = std::move(config);
   self->set_down_handler([self](caf::down_msg& down) { on_pool_down(self, down); });

@@ -36,6 +36,10 @@
 #include <memory>
 #include <vector>
 
+namespace exasol {
+class io_threads;
+}
+
 namespace exapool {
 
 using supervisor_actor = caf::typed_actor<
@@ -90,6 +94,10 @@ using supervisor_clock = std::function<std::chrono::steady_clock::time_point()>;
 struct supervisor_config {
   pool_config pool;
   credentials_backend_factory make_backend; // empty: make_exasol_backend
+  // Where the default factory's connections run their I/O: make_exasol_backend(creds, *io).
+  // Null: the process's shared I/O thread (exasol::shared_io_threads()), as tests spawn it.
+  // Must outlive every connection the supervisor's pools open (the runtime sees to that).
+  exasol::io_threads* io = nullptr;
   // Hang guard on the supervisor's own requests to its pools, beyond their own timeouts.
   caf::timespan request_slack = std::chrono::seconds(10);
   supervisor_limits limits;

@@ -158,3 +158,42 @@ TEST_CASE("the reset, close and abort deadlines and the waiter bound come from t
       {{"--exapool.max-size=2", "--exapool.max-waiters=0"}, "max-waiters"},
   });
 }
+
+TEST_CASE("the I/O threads come from exapool.io-threads, 1 by default", "[runtime_options]") {
+  {
+    runtime_system_config cfg;
+    parse(cfg, {"--exapool.max-size=2"});
+    CHECK(cfg.to_runtime_config().io_threads == 1);
+    CHECK(runtime_config{}.io_threads == 1);
+  }
+  {
+    runtime_system_config cfg;
+    parse(cfg, {"--exapool.max-size=2", "--exapool.io-threads=3"});
+    CHECK(cfg.to_runtime_config().io_threads == 3);
+  }
+  {
+    runtime_system_config cfg;
+    parse(cfg, {"--exapool.max-size=2"}, "[exapool]\nio-threads=2\n");
+    CHECK(cfg.to_runtime_config().io_threads == 2);
+  }
+  check_refused_by_name(
+      {{{"--exapool.max-size=2", "--exapool.io-threads=0"}, "exapool.io-threads"}});
+  // Not a number: CAF's parser refuses it, naming the option.
+  runtime_system_config cfg;
+  std::istringstream no_ini;
+  auto err = cfg.parse({"--exapool.io-threads=x"}, no_ini);
+  REQUIRE(err);
+  CHECK(to_string(err).find("exapool.io-threads") != std::string::npos);
+}
+
+TEST_CASE("a runtime refuses 0 I/O threads", "[runtime_options]") {
+  runtime_config config;
+  config.io_threads = 0;
+  try {
+    runtime rt{config};
+    FAIL("a runtime with 0 I/O threads started");
+  } catch (const runtime_error& e) {
+    CHECK(e.code() == pool_errc::invalid_config);
+    CHECK(std::string(e.what()).find("io-threads") != std::string::npos);
+  }
+}
