@@ -1,14 +1,22 @@
-// The real connection backend: one exasol::connection. Its calls block on the network, so the
-// connection actor over it runs detached (a thread of its own).
+// The real connection backend: one exasol::async_connection. Every call is a short chain of the
+// client's asynchronous operations on its strand (an I/O thread of the exasol::io_threads it was
+// made on), so no thread waits on the network; the synchronous calls wait for the asynchronous
+// ones, for code outside an actor.
 #include "actors/connection_actor.hpp"
 
-#include "integration/exasol/connection.hpp"
+#include "integration/exasol/async_connection.hpp"
 #include "integration/exasol/errors.hpp"
 #include "integration/exasol/io_threads.hpp"
+#include "integration/exasol/protocol.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cassert>
 #include <chrono>
+#include <future>
 #include <map>
 #include <string_view>
 
@@ -90,292 +98,649 @@ exasol::connection_options connection_options_of(const credentials& c) {
 
 namespace {
 
+using steady = std::chrono::steady_clock;
+
 // The client's own time limit for one statement; zero when it has none.
 std::chrono::milliseconds query_limit(const credentials& creds) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(creds.query_timeout);
 }
 
-// conn_ is written once, by open() on the connection actor's thread, and then only read until
-// the backend is destroyed: abort_running() on another thread (which heard that open()
-// returned, see connection_backend) reads the pointer and calls the client's thread-safe
-// abort_query(). close() disconnects but keeps the client object, so an abort that races
-// with the end of the connection finds a closed client (a no-op), never freed memory.
+std::exception_ptr failure(exasol::error_kind kind, const std::string& text) {
+  return std::make_exception_ptr(exasol::error(kind, text));
+}
+
+std::exception_ptr not_open() {
+  return failure(exasol::error_kind::broken, "connection is not open");
+}
+
+// What run() needs of the statements it prepared: execute sends the parameter columns back,
+// and the SQL tells the session change.
+struct prepared_info {
+  std::string parameter_columns_json;
+  std::string sql;
+};
+
+// The backend's mutable state. The backend holds it and so does every handler still pending,
+// so the backend may be destroyed while an operation runs on the I/O thread.
+//
+// Threads: the start_* calls come from the owner's thread, one at a time; an operation's stages
+// run in the client's handlers (its strand, an I/O thread) and end in complete(), which clears
+// `running` before it calls the owner's completion. The owner hears of that completion by a
+// message or a future, which orders memory, before it reads the state or starts the next call.
+// Only two members cross threads at any time: `running` (atomic) and `conn`, which
+// abort_running() and the destructor read with std::atomic_load while start_open may set it.
+// `closed` and `dropped` are the owner's alone: after a close, is_open() no longer asks the
+// client (whose close runs on its strand), and after a dropped socket is_dirty() no longer
+// reads the state that the operation still running may change.
+class core : public std::enable_shared_from_this<core> {
+public:
+  core(credentials c, boost::asio::any_io_executor e) : creds(std::move(c)), ex(std::move(e)) {}
+
+  void start_open(backend_done<std::uint64_t> done);
+  void start_execute(std::string sql, backend_done<query_result> done);
+  void start_run(proxy_request request, backend_done<proxy_outcome> done);
+  void start_begin(backend_done<bool> done);
+  void start_validate(backend_done<bool> done);
+  void start_reset(backend_done<bool> done);
+  void start_close(backend_done<bool> done);
+
+  bool is_open() const { return !closed && opened && conn->is_open(); }
+  bool is_dirty() const;
+
+  // The end of every operation that started: `running` off, then the owner's completion.
+  template <class T> void complete(const backend_done<T>& done, std::exception_ptr e, T value) {
+    running = false;
+    done(std::move(e), std::move(value));
+  }
+  const exasol::protocol::session_state& state() const { return conn->state(); }
+  // The worst change wins until a reset: one that no reset can undo closes the connection.
+  void note_session_change(session_change change) { changed = std::max(changed, change); }
+  std::exception_ptr statement_failure(std::exception_ptr e, steady::time_point started) const;
+
+  const credentials creds;
+  const boost::asio::any_io_executor ex;
+  std::shared_ptr<exasol::async_connection> conn; // made by open, then kept until the end
+  bool opened = false;                            // connected and logged in
+  bool closed = false, dropped = false;           // see above
+  std::atomic<bool> running{false};               // an operation has started and not completed
+  exasol::attributes baseline;
+  session_change changed = session_change::none;
+  std::map<std::int64_t, prepared_info> prepared;
+
+private:
+  void on_open(std::exception_ptr e, const backend_done<std::uint64_t>& done);
+  void drop(const backend_done<bool>& done);
+  bool aborted_by_client(const exasol::error& e, steady::duration took) const;
+};
+
+// ------------------------------------------------------------------ open
+
+// Connect and log in, then read the attributes the session starts with: the baseline that
+// reset restores.
+void core::start_open(backend_done<std::uint64_t> done) {
+  if (opened)
+    return done(failure(exasol::error_kind::config, "a pooled connection is opened only once"), 0);
+  std::shared_ptr<exasol::async_connection> made;
+  try {
+    made = std::make_shared<exasol::async_connection>(ex, connection_options_of(creds));
+  } catch (...) {
+    return done(std::current_exception(), 0);
+  }
+  std::atomic_store(&conn, made);
+  running = true;
+  conn->async_open(
+      [self = shared_from_this(), done](std::exception_ptr e) { self->on_open(e, done); });
+}
+
+void core::on_open(std::exception_ptr e, const backend_done<std::uint64_t>& done) {
+  if (e)
+    return complete(done, e, std::uint64_t{0});
+  opened = true;
+  conn->async_get_attributes(
+      [self = shared_from_this(), done](std::exception_ptr e, exasol::attributes attrs) {
+        if (e)
+          return self->complete(done, e, std::uint64_t{0});
+        self->baseline = std::move(attrs);
+        self->complete(done, nullptr, self->state().info.session_id);
+      });
+}
+
+// ------------------------------------------------------------------ execute, begin, validate
+
+void core::start_execute(std::string sql, backend_done<query_result> done) {
+  if (!opened)
+    return done(not_open(), {});
+  note_session_change(session_change_of(sql));
+  running = true;
+  conn->async_execute(std::move(sql), [self = shared_from_this(), done, started = steady::now()](
+                                          std::exception_ptr e, std::vector<exasol::result> r) {
+    query_result out;
+    if (e)
+      return self->complete(done, self->statement_failure(e, started), std::move(out));
+    out.results = std::move(r);
+    self->complete(done, nullptr, std::move(out));
+  });
+}
+
+// Exasol has no BEGIN: autocommit goes off.
+void core::start_begin(backend_done<bool> done) {
+  if (!opened)
+    return done(not_open(), false);
+  running = true;
+  conn->async_set_attributes(
+      exasol::attributes{{"autocommit", false}},
+      [self = shared_from_this(), done](std::exception_ptr e) { self->complete(done, e, !e); });
+}
+
+// SELECT 1 answered with a result set; any failure is a false.
+void core::start_validate(backend_done<bool> done) {
+  if (!is_open())
+    return done(nullptr, false);
+  running = true;
+  conn->async_execute("SELECT 1", [self = shared_from_this(), done](std::exception_ptr e,
+                                                                    std::vector<exasol::result> r) {
+    self->complete(done, nullptr, !e && !r.empty() && r.front().is_result_set());
+  });
+}
+
+// ------------------------------------------------------------------ run
+
+// One request of a proxied client: the proxied attributes of request.wanted that differ from
+// the session's (maybe CLOSE SCHEMA, then maybe one setAttributes), then the request itself.
+// A server error on a session still open becomes the outcome's sql_code and text; every other
+// failure fails the call, as execute's do.
+class run_op : public std::enable_shared_from_this<run_op> {
+public:
+  run_op(std::shared_ptr<core> c, proxy_request request, backend_done<proxy_outcome> done)
+      : c_(std::move(c)), request_(std::move(request)), done_(std::move(done)) {}
+  void start();
+
+private:
+  void do_close_schema();
+  void do_set_wanted(const std::string& schema);
+  void do_perform();
+  std::exception_ptr check() const;
+  void on_results(std::exception_ptr e, std::vector<exasol::result> results);
+  void on_prepared(std::exception_ptr e, exasol::prepared_statement statement);
+  void finish(std::exception_ptr e);
+  bool as_outcome(const std::exception_ptr& e);
+
+  std::shared_ptr<core> c_;
+  proxy_request request_;
+  backend_done<proxy_outcome> done_;
+  proxy_outcome out_;
+  steady::time_point started_ = steady::now();
+};
+
+// A schema is opened by setAttributes and closed by CLOSE SCHEMA (setAttributes cannot close
+// one), before the other attributes so that it runs under the autocommit the session had.
+void run_op::start() {
+  std::string schema; // to open by setAttributes; empty: none
+  if (auto w = request_.wanted.find("currentSchema"); w != request_.wanted.end()) {
+    std::string wanted =
+        std::holds_alternative<std::string>(w->second) ? std::get<std::string>(w->second) : "";
+    if (wanted != schema_of(c_->state().attrs)) {
+      if (wanted.empty())
+        return do_close_schema();
+      schema = wanted;
+    }
+  }
+  do_set_wanted(schema);
+}
+
+void run_op::do_close_schema() {
+  c_->conn->async_execute("CLOSE SCHEMA", [self = shared_from_this()](std::exception_ptr e,
+                                                                      std::vector<exasol::result>) {
+    if (e)
+      return self->finish(e);
+    self->do_set_wanted({});
+  });
+}
+
+// One setAttributes for every proxied attribute that differs now (none when nothing does).
+void run_op::do_set_wanted(const std::string& schema) {
+  const auto& now = c_->state().attrs;
+  exasol::attributes diff;
+  if (!schema.empty())
+    diff["currentSchema"] = schema;
+  for (auto name : proxied) {
+    auto w = request_.wanted.find(std::string(name));
+    if (w == request_.wanted.end())
+      continue;
+    auto n = now.find(std::string(name));
+    if (n == now.end() || !(n->second == w->second))
+      diff[std::string(name)] = w->second;
+  }
+  if (diff.empty())
+    return do_perform();
+  c_->conn->async_set_attributes(std::move(diff),
+                                 [self = shared_from_this()](std::exception_ptr e) {
+                                   if (e)
+                                     return self->finish(e);
+                                   self->do_perform();
+                                 });
+}
+
+// The request itself, after the attributes.
+void run_op::do_perform() {
+  if (auto e = check())
+    return finish(e);
+  using kind = proxy_request::kind;
+  auto self = shared_from_this();
+  auto on_results = [self](std::exception_ptr e, std::vector<exasol::result> r) {
+    self->on_results(e, std::move(r));
+  };
+  auto& conn = *c_->conn;
+  switch (request_.type) {
+  case kind::execute:
+    out_.change = session_change_of(request_.sql.front());
+    c_->note_session_change(out_.change);
+    return conn.async_execute(request_.sql.front(), on_results);
+  case kind::batch:
+    for (const auto& sql : request_.sql)
+      out_.change = std::max(out_.change, session_change_of(sql));
+    c_->note_session_change(out_.change);
+    return conn.async_execute_batch(request_.sql, on_results);
+  case kind::prepare:
+    return conn.async_prepare(request_.sql.front(),
+                              [self](std::exception_ptr e, exasol::prepared_statement s) {
+                                self->on_prepared(e, std::move(s));
+                              });
+  case kind::execute_prepared: {
+    const auto& p = c_->prepared.at(request_.handle); // check() found it
+    out_.change = session_change_of(p.sql);
+    c_->note_session_change(out_.change);
+    return conn.async_execute_prepared_raw(request_.handle, p.parameter_columns_json,
+                                           std::move(request_.data_json), request_.num_rows,
+                                           on_results);
+  }
+  case kind::close_prepared:
+    c_->prepared.erase(request_.handle);
+    if (request_.handle <= 0)
+      return finish(nullptr); // no statement: nothing to send (as the client's close_prepared)
+    return conn.async_close_prepared(request_.handle,
+                                     [self](std::exception_ptr e) { self->finish(e); });
+  case kind::set_attributes:
+    return finish(nullptr); // applied already
+  }
+}
+
+// The request's own mistakes, found before anything of it is sent.
+std::exception_ptr run_op::check() const {
+  using kind = proxy_request::kind;
+  switch (request_.type) {
+  case kind::execute:
+  case kind::prepare:
+    if (request_.sql.size() != 1)
+      return failure(exasol::error_kind::config,
+                     "a proxy request of this kind takes one SQL text, not " +
+                         std::to_string(request_.sql.size()));
+    return nullptr;
+  case kind::execute_prepared:
+    if (c_->prepared.count(request_.handle) == 0)
+      return failure(exasol::error_kind::config, "prepared statement " +
+                                                     std::to_string(request_.handle) +
+                                                     " is not open on this connection");
+    return nullptr;
+  case kind::batch:
+  case kind::close_prepared:
+  case kind::set_attributes:
+    return nullptr;
+  }
+  return failure(exasol::error_kind::config, "unknown proxy request kind");
+}
+
+void run_op::on_results(std::exception_ptr e, std::vector<exasol::result> results) {
+  if (!e)
+    out_.results = std::move(results);
+  finish(e);
+}
+
+void run_op::on_prepared(std::exception_ptr e, exasol::prepared_statement statement) {
+  if (e)
+    return finish(e);
+  out_.handle = statement.handle;
+  out_.parameter_columns_json = statement.parameter_columns_json;
+  out_.result_columns_json = statement.result_columns_json;
+  out_.results = std::move(statement.results);
+  c_->prepared[statement.handle] = {std::move(statement.parameter_columns_json),
+                                    request_.sql.front()};
+  finish(nullptr);
+}
+
+void run_op::finish(std::exception_ptr e) {
+  if (e && !as_outcome(e))
+    return c_->complete(done_, c_->statement_failure(e, started_), proxy_outcome{});
+  const auto& s = c_->state();
+  out_.after = s.attrs;
+  out_.transaction_open = s.transaction_may_be_open();
+  out_.open_prepared = s.open_statements.size();
+  c_->complete(done_, nullptr, std::move(out_));
+}
+
+// True when `e` is a server error on a session still open: the outcome then carries it.
+bool run_op::as_outcome(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const exasol::error& x) {
+    if (x.kind() != exasol::error_kind::server || !c_->conn->is_open())
+      return false;
+    out_.results.clear();
+    out_.handle = 0;
+    out_.parameter_columns_json.clear();
+    out_.result_columns_json.clear();
+    out_.sql_code = x.sql_code();
+    out_.text = server_text(x);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void core::start_run(proxy_request request, backend_done<proxy_outcome> done) {
+  if (!opened)
+    return done(not_open(), {});
+  running = true;
+  std::make_shared<run_op>(shared_from_this(), std::move(request), std::move(done))->start();
+}
+
+// ------------------------------------------------------------------ reset
+
+// Back to the baseline: ROLLBACK if a transaction may be open, close the leftover result sets
+// and prepared statements, read the attributes, then CLOSE SCHEMA and one setAttributes as
+// they differ. Completes true when the session is clean afterwards; any failure is a false.
+class reset_op : public std::enable_shared_from_this<reset_op> {
+public:
+  reset_op(std::shared_ptr<core> c, backend_done<bool> done)
+      : c_(std::move(c)), done_(std::move(done)) {}
+  void start();
+
+private:
+  void do_rollback();
+  void do_close_leftovers();
+  void do_read_attributes();
+  void on_attributes();
+  void do_close_schema();
+  void do_set_attributes(const std::string& schema);
+  void on_restored();
+  void finish(bool clean) { c_->complete(done_, nullptr, clean); }
+
+  std::shared_ptr<core> c_;
+  backend_done<bool> done_;
+};
+
+void reset_op::start() {
+  if (c_->changed == session_change::lasting)
+    return finish(false); // IMPERSONATE or an unreported session parameter: only closing undoes it
+  if (c_->state().transaction_may_be_open())
+    return do_rollback();
+  do_close_leftovers();
+}
+
+void reset_op::do_rollback() {
+  c_->conn->async_execute(
+      "ROLLBACK", [self = shared_from_this()](std::exception_ptr e, std::vector<exasol::result>) {
+        if (e)
+          return self->finish(false);
+        self->do_close_leftovers();
+      });
+}
+
+void reset_op::do_close_leftovers() {
+  const auto& s = c_->state();
+  if (s.open_statements.empty() && s.open_handles.empty())
+    return do_read_attributes();
+  c_->conn->async_close_leftovers([self = shared_from_this()](std::exception_ptr e) {
+    if (e)
+      return self->finish(false);
+    self->do_read_attributes();
+  });
+}
+
+void reset_op::do_read_attributes() {
+  c_->prepared.clear(); // none is open any more
+  c_->conn->async_get_attributes(
+      [self = shared_from_this()](std::exception_ptr e, exasol::attributes) {
+        if (e)
+          return self->finish(false);
+        self->on_attributes();
+      });
+}
+
+// The attributes only SQL can set back must be as at login; the schema comes back first.
+void reset_op::on_attributes() {
+  const auto& now = c_->state().attrs;
+  for (auto name : fixed)
+    if (!same(c_->baseline, now, name))
+      return finish(false);
+  auto schema_now = schema_of(now), schema_then = schema_of(c_->baseline);
+  if (schema_now == schema_then)
+    return do_set_attributes({});
+  if (schema_then.empty())
+    return do_close_schema(); // setAttributes can open a schema, not close one
+  do_set_attributes(schema_then);
+}
+
+void reset_op::do_close_schema() {
+  c_->conn->async_execute("CLOSE SCHEMA", [self = shared_from_this()](std::exception_ptr e,
+                                                                      std::vector<exasol::result>) {
+    if (e)
+      return self->finish(false);
+    self->do_set_attributes({});
+  });
+}
+
+// One setAttributes for the schema to open and every restorable attribute that differs now.
+void reset_op::do_set_attributes(const std::string& schema) {
+  const auto& now = c_->state().attrs;
+  const auto& baseline = c_->baseline;
+  exasol::attributes wanted;
+  if (!schema.empty())
+    wanted["currentSchema"] = schema;
+  for (auto name : restorable)
+    if (!same(baseline, now, name))
+      wanted[std::string(name)] = baseline.at(std::string(name));
+  if (wanted.empty())
+    return on_restored();
+  c_->conn->async_set_attributes(std::move(wanted),
+                                 [self = shared_from_this()](std::exception_ptr e) {
+                                   if (e)
+                                     return self->finish(false);
+                                   self->on_restored();
+                                 });
+}
+
+void reset_op::on_restored() {
+  c_->changed = session_change::none; // the attributes were read and compared just now
+  finish(!c_->is_dirty());
+}
+
+void core::start_reset(backend_done<bool> done) {
+  if (!is_open())
+    return done(nullptr, false);
+  running = true;
+  std::make_shared<reset_op>(shared_from_this(), std::move(done))->start();
+}
+
+// ------------------------------------------------------------------ close
+
+// With nothing running: a proper disconnect (a failure closes the socket too, and the server
+// drops the session), then the socket is closed.
+void core::start_close(backend_done<bool> done) {
+  if (running)
+    return drop(done);
+  if (!opened)
+    return done(nullptr, true);
+  closed = true;
+  if (!conn->is_open()) {
+    conn->close();
+    return done(nullptr, true);
+  }
+  running = true;
+  conn->async_disconnect([self = shared_from_this(), done](std::exception_ptr) {
+    self->conn->close();
+    self->complete(done, nullptr, true);
+  });
+}
+
+// Another call still runs (its owner ends mid-statement): the socket goes now, the call fails
+// on the I/O thread, and the server ends the session.
+void core::drop(const backend_done<bool>& done) {
+  closed = dropped = true;
+  if (auto c = std::atomic_load(&conn))
+    c->close();
+  done(nullptr, true);
+}
+
+// ------------------------------------------------------------------ state
+
+bool core::is_dirty() const {
+  if (dropped || !opened)
+    return false;
+  if (changed != session_change::none)
+    return true;
+  const auto& s = state();
+  if (s.transaction_may_be_open() || !s.open_statements.empty() || !s.open_handles.empty())
+    return true;
+  const auto& now = s.attrs;
+  if (schema_of(now) != schema_of(baseline))
+    return true;
+  for (auto name : restorable)
+    if (!same(baseline, now, name))
+      return true;
+  for (auto name : fixed)
+    if (!same(baseline, now, name))
+      return true;
+  return false;
+}
+
+// The failure of a statement started at `started`, as the caller gets it: a time limit the
+// client enforced becomes statement_aborted_error.
+std::exception_ptr core::statement_failure(std::exception_ptr e, steady::time_point started) const {
+  try {
+    std::rethrow_exception(e);
+  } catch (const exasol::error& x) {
+    if (aborted_by_client(x, steady::now() - started))
+      return std::make_exception_ptr(statement_aborted_error(x.kind(), x.what(), x.sql_code()));
+  } catch (...) {
+  }
+  return e;
+}
+
+// The client gave up on the statement: at its query timeout, or when the server did not
+// confirm an abortQuery (abort_running, or the timeout's) within the abort's grace. The
+// statement's limit passed or it was aborted, which is no lost connection even when the
+// client had to drop the connection.
+bool core::aborted_by_client(const exasol::error& e, steady::duration took) const {
+  if (e.kind() != exasol::error_kind::timeout)
+    return false;
+  auto limit = query_limit(creds);
+  return (limit.count() > 0 && took >= limit) ||
+         std::string_view(e.what()).find("abortQuery") != std::string_view::npos;
+}
+
+// ------------------------------------------------------------------ the backend
+
+// The backend the connection actor drives: every call is a short chain of the client's
+// asynchronous operations, on the client's strand; see core for the threads. The synchronous
+// calls wait for the asynchronous ones (wait), for code outside an actor; never call them
+// on an I/O thread.
 class exasol_backend final : public connection_backend {
 public:
-  explicit exasol_backend(credentials creds) : creds_(std::move(creds)) {}
+  exasol_backend(credentials creds, boost::asio::any_io_executor ex)
+      : core_(std::make_shared<core>(std::move(creds), std::move(ex))) {}
+  // Drops the socket like the blocking client did; an operation still pending then fails on
+  // the I/O thread and its handler lets go of the core.
+  ~exasol_backend() override {
+    if (auto c = std::atomic_load(&core_->conn))
+      c->close();
+  }
 
+  // The connection actor that needs no thread of its own for this backend lands separately;
+  // until then it runs the synchronous calls on a thread of its own.
   bool blocks() const override { return true; }
 
   std::uint64_t open() override {
-    if (conn_)
-      throw exasol::error(exasol::error_kind::config, "a pooled connection is opened only once");
-    conn_ = std::make_unique<exasol::connection>(connection_options_of(creds_));
-    baseline_ = conn_->get_attributes();
-    return conn_->session().session_id;
+    return wait<std::uint64_t>([&](auto done) { start_open(std::move(done)); });
   }
-
   query_result execute(const std::string& sql) override {
-    if (!conn_)
-      throw exasol::error(exasol::error_kind::broken, "connection is not open");
-    note_session_change(session_change_of(sql));
-    auto started = std::chrono::steady_clock::now();
-    query_result out;
+    return wait<query_result>([&](auto done) { start_execute(sql, std::move(done)); });
+  }
+  proxy_outcome run(const proxy_request& request) override {
+    return wait<proxy_outcome>([&](auto done) { start_run(request, std::move(done)); });
+  }
+  void begin() override {
+    wait<bool>([&](auto done) { start_begin(std::move(done)); });
+  }
+  bool validate() override {
     try {
-      out.results = conn_->execute(sql);
-    } catch (const exasol::error& e) {
-      if (aborted_by_client(e, std::chrono::steady_clock::now() - started))
-        throw statement_aborted_error(e.kind(), e.what(), e.sql_code());
-      throw;
+      return wait<bool>([&](auto done) { start_validate(std::move(done)); });
+    } catch (...) {
+      return false;
     }
-    return out;
+  }
+  bool reset() override {
+    try {
+      return wait<bool>([&](auto done) { start_reset(std::move(done)); });
+    } catch (...) {
+      return false;
+    }
+  }
+  void close() override {
+    try {
+      wait<bool>([&](auto done) { start_close(std::move(done)); });
+    } catch (...) {
+      // never throws: the socket is closed either way
+    }
   }
 
-  // Server errors (kind server, the session still open) become the outcome's sql_code and
-  // text; everything else throws as execute does.
-  proxy_outcome run(const proxy_request& request) override {
-    if (!conn_)
-      throw exasol::error(exasol::error_kind::broken, "connection is not open");
-    proxy_outcome out;
-    auto started = std::chrono::steady_clock::now();
-    try {
-      apply_wanted(request.wanted);
-      perform(request, out);
-    } catch (const exasol::error& e) {
-      if (e.kind() != exasol::error_kind::server || !conn_->is_open()) {
-        if (aborted_by_client(e, std::chrono::steady_clock::now() - started))
-          throw statement_aborted_error(e.kind(), e.what(), e.sql_code());
-        throw;
-      }
-      out.results.clear();
-      out.handle = 0;
-      out.parameter_columns_json.clear();
-      out.result_columns_json.clear();
-      out.sql_code = e.sql_code();
-      out.text = server_text(e);
-    }
-    out.after = conn_->attributes();
-    out.transaction_open = conn_->transaction_may_be_open();
-    out.open_prepared = conn_->open_prepared_statements();
-    return out;
+  bool is_dirty() const override { return core_->is_dirty(); }
+  bool is_open() const override { return core_->is_open(); }
+
+  void start_open(backend_done<std::uint64_t> done) override { core_->start_open(std::move(done)); }
+  void start_execute(std::string sql, backend_done<query_result> done) override {
+    core_->start_execute(std::move(sql), std::move(done));
   }
+  void start_run(proxy_request request, backend_done<proxy_outcome> done) override {
+    core_->start_run(std::move(request), std::move(done));
+  }
+  void start_begin(backend_done<bool> done) override { core_->start_begin(std::move(done)); }
+  void start_validate(backend_done<bool> done) override { core_->start_validate(std::move(done)); }
+  void start_reset(backend_done<bool> done) override { core_->start_reset(std::move(done)); }
+  void start_close(backend_done<bool> done) override { core_->start_close(std::move(done)); }
 
   void abort_running() noexcept override {
-    if (conn_)
-      conn_->abort_query();
-  }
-
-  void begin() override {
-    if (!conn_)
-      throw exasol::error(exasol::error_kind::broken, "connection is not open");
-    conn_->set_attributes(exasol::attributes{{"autocommit", false}});
-  }
-
-  bool validate() override {
-    if (!is_open())
-      return false;
-    try {
-      conn_->query("SELECT 1");
-      return true;
-    } catch (const exasol::error&) {
-      return false;
-    }
-  }
-
-  bool is_dirty() const override {
-    if (!conn_)
-      return false;
-    if (changed_ != session_change::none)
-      return true;
-    if (conn_->transaction_may_be_open() || conn_->open_prepared_statements() > 0 ||
-        conn_->open_result_sets() > 0)
-      return true;
-    const auto& now = conn_->attributes();
-    if (schema_of(now) != schema_of(baseline_))
-      return true;
-    for (auto name : restorable)
-      if (!same(baseline_, now, name))
-        return true;
-    for (auto name : fixed)
-      if (!same(baseline_, now, name))
-        return true;
-    return false;
-  }
-
-  bool reset() override {
-    if (!is_open())
-      return false;
-    try {
-      return restore();
-    } catch (const exasol::error&) {
-      return false;
-    }
-  }
-
-  bool is_open() const override { return conn_ && conn_->is_open(); }
-
-  void close() override {
-    if (!conn_)
-      return;
-    try {
-      if (conn_->is_open())
-        conn_->disconnect();
-    } catch (const exasol::error&) {
-      // The socket is closed either way; the server drops the session.
-    }
-    conn_->close(); // the client object stays (see the class comment)
+    if (auto c = std::atomic_load(&core_->conn))
+      c->abort_query();
   }
 
 private:
-  // The client gave up on the statement: at its query timeout, or when the server did not
-  // confirm an abortQuery (abort_running, or the timeout's) within the abort's grace. The
-  // statement's limit passed or it was aborted, which is no lost connection even when the
-  // client had to drop the connection.
-  bool aborted_by_client(const exasol::error& e, std::chrono::steady_clock::duration took) const {
-    if (e.kind() != exasol::error_kind::timeout)
-      return false;
-    auto limit = query_limit(creds_);
-    return (limit.count() > 0 && took >= limit) ||
-           std::string_view(e.what()).find("abortQuery") != std::string_view::npos;
-  }
-
-  // The worst change wins until a reset: one that no reset can undo closes the connection.
-  void note_session_change(session_change change) { changed_ = std::max(changed_, change); }
-
-  // Sets the proxied attributes of `wanted` that differ from the session's, in one
-  // setAttributes (none when nothing differs). A schema is opened by setAttributes and closed
-  // by CLOSE SCHEMA (setAttributes cannot close one), before the other attributes so that it
-  // runs under the autocommit the session had.
-  void apply_wanted(const exasol::attributes& wanted) {
-    const auto& now = conn_->attributes();
-    exasol::attributes diff;
-    if (auto w = wanted.find("currentSchema"); w != wanted.end()) {
-      std::string schema =
-          std::holds_alternative<std::string>(w->second) ? std::get<std::string>(w->second) : "";
-      if (schema != schema_of(now)) {
-        if (schema.empty())
-          conn_->execute("CLOSE SCHEMA");
-        else
-          diff["currentSchema"] = schema;
-      }
-    }
-    for (auto name : proxied) {
-      auto w = wanted.find(std::string(name));
-      if (w == wanted.end())
-        continue;
-      auto n = now.find(std::string(name));
-      if (n == now.end() || !(n->second == w->second))
-        diff[std::string(name)] = w->second;
-    }
-    if (!diff.empty())
-      conn_->set_attributes(diff);
-  }
-
-  // The request itself, after the attributes; a server error throws.
-  void perform(const proxy_request& request, proxy_outcome& out) {
-    using kind = proxy_request::kind;
-    auto only_sql = [&]() -> const std::string& {
-      if (request.sql.size() != 1)
-        throw exasol::error(exasol::error_kind::config,
-                            "a proxy request of this kind takes one SQL text, not " +
-                                std::to_string(request.sql.size()));
-      return request.sql.front();
-    };
-    switch (request.type) {
-    case kind::execute: {
-      const auto& sql = only_sql();
-      out.change = session_change_of(sql);
-      note_session_change(out.change);
-      out.results = conn_->execute(sql);
-      return;
-    }
-    case kind::batch:
-      for (const auto& sql : request.sql)
-        out.change = std::max(out.change, session_change_of(sql));
-      note_session_change(out.change);
-      out.results = conn_->execute_batch(request.sql);
-      return;
-    case kind::prepare: {
-      const auto& sql = only_sql();
-      auto statement = conn_->prepare(sql);
-      out.handle = statement.handle;
-      out.parameter_columns_json = statement.parameter_columns_json;
-      out.result_columns_json = statement.result_columns_json;
-      out.results = std::move(statement.results);
-      prepared_[statement.handle] = {std::move(statement.parameter_columns_json), sql};
-      return;
-    }
-    case kind::execute_prepared: {
-      auto p = prepared_.find(request.handle);
-      if (p == prepared_.end())
-        throw exasol::error(exasol::error_kind::config, "prepared statement " +
-                                                            std::to_string(request.handle) +
-                                                            " is not open on this connection");
-      out.change = session_change_of(p->second.sql);
-      note_session_change(out.change);
-      out.results = conn_->execute_prepared_raw(request.handle, p->second.parameter_columns_json,
-                                                request.data_json, request.num_rows);
-      return;
-    }
-    case kind::close_prepared: {
-      exasol::prepared_statement statement;
-      statement.handle = request.handle;
-      prepared_.erase(request.handle);
-      conn_->close_prepared(statement);
-      return;
-    }
-    case kind::set_attributes:
-      return; // applied already
-    }
-    throw exasol::error(exasol::error_kind::config, "unknown proxy request kind");
-  }
-
-  bool restore() {
-    if (changed_ == session_change::lasting)
-      return false; // IMPERSONATE or an unreported session parameter: only closing undoes it
-    if (conn_->transaction_may_be_open())
-      conn_->execute("ROLLBACK");
-    if (conn_->open_prepared_statements() > 0 || conn_->open_result_sets() > 0)
-      conn_->close_leftovers();
-    prepared_.clear(); // none is open any more
-    const auto& now = conn_->get_attributes();
-    for (auto name : fixed)
-      if (!same(baseline_, now, name))
-        return false;
-    auto schema_now = schema_of(now), schema_then = schema_of(baseline_);
-    exasol::attributes wanted;
-    if (schema_now != schema_then) {
-      if (schema_then.empty())
-        conn_->execute("CLOSE SCHEMA"); // setAttributes can open a schema, not close one
+  // Starts an asynchronous call and waits on the caller's thread until it completed: its value,
+  // or its failure rethrown. The completion runs on an I/O thread, so never call this on one.
+  template <class T, class Start> T wait(Start start) {
+    auto io = core_->ex.target<boost::asio::io_context::executor_type>();
+    assert((io == nullptr || !io->running_in_this_thread()) &&
+           "a synchronous call on an I/O thread");
+    (void)io;
+    auto promise = std::make_shared<std::promise<T>>();
+    auto result = promise->get_future();
+    start(backend_done<T>([promise](std::exception_ptr e, T value) {
+      if (e)
+        promise->set_exception(e);
       else
-        wanted["currentSchema"] = schema_then;
-    }
-    for (auto name : restorable)
-      if (!same(baseline_, now, name))
-        wanted[std::string(name)] = baseline_.at(std::string(name));
-    if (!wanted.empty())
-      conn_->set_attributes(wanted);
-    changed_ = session_change::none; // the attributes were read and compared just now
-    return !is_dirty();
+        promise->set_value(std::move(value));
+    }));
+    return result.get();
   }
 
-  credentials creds_;
-  std::unique_ptr<exasol::connection> conn_;
-  exasol::attributes baseline_;
-  session_change changed_ = session_change::none;
-  // What run() needs of the statements it prepared: execute sends the parameter columns back,
-  // and the SQL tells the session change.
-  struct prepared_info {
-    std::string parameter_columns_json;
-    std::string sql;
-  };
-  std::map<std::int64_t, prepared_info> prepared_;
+  std::shared_ptr<core> core_;
 };
 
 } // namespace
 
 std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds,
-                                                        exasol::io_threads&) {
-  return std::make_unique<exasol_backend>(creds);
+                                                        exasol::io_threads& io) {
+  return std::make_unique<exasol_backend>(creds, io.executor());
 }
 
 std::unique_ptr<connection_backend> make_exasol_backend(const credentials& creds) {

@@ -7,6 +7,8 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 
 using namespace exapool;
 using namespace exapool::itest;
@@ -212,4 +214,37 @@ TEST_CASE("runtime over exasim: a result over max_result_rows fails the statemen
   CHECK(db.server.session_ids().size() == 1);
   CHECK(db.stats().result_rows == 0); // nothing left held on the server
   rt.shutdown();
+}
+
+// The real backend's asynchronous calls without an actor. A close while a statement runs (an
+// actor that ends mid-statement) completes at once and drops the socket; the statement then
+// fails on the I/O thread, once; the backend may be destroyed while a call is pending.
+TEST_CASE("real backend over exasim: start_close mid-statement completes at once",
+          "[connection][exasim][async]") {
+  sim db;
+  auto backend = make_exasol_backend(sim_credentials(db.server));
+  backend->open();
+  db.server.set_query_latency(std::chrono::milliseconds(hang_guard) * 2); // never ends by itself
+  auto before = db.stats().requests;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto failed = std::make_shared<std::promise<bool>>();
+  auto statement = failed->get_future();
+  backend->start_execute("SELECT 1", [calls, failed](std::exception_ptr e, query_result) {
+    if (++*calls == 1)
+      failed->set_value(e != nullptr);
+  });
+  REQUIRE(eventually([&] { return db.stats().requests > before; }));
+  bool closed = false;
+  backend->start_close([&](std::exception_ptr e, bool ok) { closed = !e && ok; });
+  CHECK(closed); // before start_close returned
+  CHECK_FALSE(backend->is_open());
+  SECTION("the statement fails") {}
+  SECTION("the backend goes first") {
+    backend.reset();
+  }
+  REQUIRE(statement.wait_for(hang_guard) == std::future_status::ready);
+  CHECK(statement.get());
+  db.server.set_query_latency(0ms);
+  CHECK(eventually([&] { return db.stats().active_sessions == 0; }));
+  CHECK(*calls == 1);
 }
