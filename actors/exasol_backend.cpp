@@ -656,9 +656,8 @@ public:
       c->close();
   }
 
-  // The connection actor that needs no thread of its own for this backend lands separately;
-  // until then it runs the synchronous calls on a thread of its own.
-  bool blocks() const override { return true; }
+  // The connection actor drives the start_* calls: it needs no thread of its own.
+  bool blocks() const override { return false; }
 
   std::uint64_t open() override {
     return wait<std::uint64_t>([&](auto done) { start_open(std::move(done)); });

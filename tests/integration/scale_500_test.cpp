@@ -5,9 +5,8 @@
 // and 500 connections, so the memory per pooled connection can be read from the output (both
 // ends of every connection live in this process). Nothing is asserted on memory or time.
 //
-// The thread-count checks hold once the connection actor runs without a thread of its own
-// (event-based, over the asynchronous backend); while each real connection has a detached
-// actor thread, they fail by about one thread per connection.
+// Before issue 10 each real connection had a detached actor thread and an Asio resolver thread
+// of its own: these checks failed by about two threads per connection.
 #include "runtime_support.hpp"
 
 #include <sys/resource.h>
