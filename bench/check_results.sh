@@ -8,7 +8,7 @@
 set -uo pipefail
 
 dir=${1:?usage: check_results.sh <out dir> [parts]}
-parts=${2:-wire,b1,b1_ts,b2,pool,hikari}
+parts=${2:-wire,b1,b1_ts,b2,pool,hikari,scale}
 csv="$dir/results.csv"
 md="$dir/results.md"
 problems=0
@@ -108,6 +108,15 @@ if wants pool; then
 fi
 wants hikari && expect_rows B3 cycle hikaricp cycles_per_s
 if wants pool || wants hikari; then expect_png b3_cycles.png; fi
+if wants scale; then
+  expect_rows B5 pooled exapool "threads thread_limit rss_bytes_per_connection prewarm_ms"
+  expect_rows B5 select1 exapool "threads statements_ms"
+  awk -F, '$1 == "B5" && $5 == "threads" && $4 == 0 {found = 1} END {exit !found}' "$csv" ||
+    problem "no B5 threads row before any connection (sessions 0)"
+  expect_table "B5: threads and memory"
+  grep -q '^target (issue 10) threads with [0-9,]* pooled connections' "$md" ||
+    problem "results.md has no B5 thread target line"
+fi
 
 [ "$problems" = 0 ] || {
   echo "check_results: $problems problem(s) in $dir" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite in one command: runs every benchmark program side by side (W, B1..B4 with
+# The benchmark suite in one command: runs every benchmark program side by side (W, B1..B5 with
 # their peers), collects their rows in one CSV, and writes results.md and PNG plots from it.
 # bench/README.md explains each benchmark and how to read the output. Usually run through
 # `./run.sh bench`, which installs and builds first.
@@ -12,7 +12,7 @@ out="$top/bench/results"
 build="$top/build"
 quick=0
 seconds=""
-all_parts="wire,b1,b1_ts,b2,pool,hikari"
+all_parts="wire,b1,b1_ts,b2,pool,hikari,scale"
 parts="$all_parts"
 
 usage() {
@@ -25,7 +25,8 @@ usage: bench/run_suite.sh [options]
   --build=<dir>    the CMake build directory holding bench/ and apps/exapool (default: build)
   --only=<parts>   run only these parts, comma-separated, of: $all_parts
                    (wire: W; b1: B1 C++ variants; b1_ts: B1 ExasolPool; b2: B2;
-                   pool: B3 and B4 of exapool; hikari: B3 HikariCP)
+                   pool: B3 and B4 of exapool; hikari: B3 HikariCP;
+                   scale: B5, threads and memory with 1,000 pooled connections)
   --seconds=<s>    measured seconds per case for W and B1 (default 2; --quick: 0.2)
 EOF
 }
@@ -84,6 +85,7 @@ set_sizes() {
     pool_args=(--cycles=2000 --borrowers=8,32 --waiters=200,1000)
     hikari_args=(--threads=8,32 --seconds=0.2 --warmup=0.1)
     ts_args=(--warmup=0.1)
+    scale_connections=50
   else
     seconds=${seconds:-2}
     b1_sessions="1,8,32,128"
@@ -92,6 +94,7 @@ set_sizes() {
     pool_args=(--cycles=1000000 --repeat=2 --borrowers=8,32,64,1000,10000 --waiters=1000,10000,100000)
     hikari_args=(--threads=8,32,64,1000,10000 --seconds=3 --warmup=1)
     ts_args=(--warmup=0.5)
+    scale_connections=1000
   fi
 }
 
@@ -121,7 +124,7 @@ set_layout() {
     fi
     b1_layout="unpinned (taskset found fewer than 2 allowed CPUs: ${cpus[*]})"
   fi
-  if wants b1 || wants b1_ts; then say "warning: B1 runs $b1_layout"; fi
+  if wants b1 || wants b1_ts || wants scale; then say "warning: B1 and B5 run $b1_layout"; fi
 }
 
 require_file() {
@@ -134,7 +137,7 @@ check_tools() {
   command -v node >/dev/null || die "node is not installed (./run.sh bench installs it)"
   wants wire && require_file "$build/bench/wire_bench" "W"
   wants b1 && require_file "$build/bench/end_to_end_bench" "B1"
-  if wants b1 || wants b1_ts; then require_file "$build/apps/exapool" "exasim for B1"; fi
+  if wants b1 || wants b1_ts || wants scale; then require_file "$build/apps/exapool" "exasim for B1/B5"; fi
   if wants wire || wants b1_ts; then
     require_file "$top/integration/peers/node_modules" "the TypeScript driver" \
       "npm ci in integration/peers"
@@ -144,6 +147,7 @@ check_tools() {
   wants b2 && require_file "$build/bench/connection_cost_bench" "B2"
   wants pool && require_file "$build/bench/pool_bench" "B3/B4"
   wants hikari && require_file "$top/bench/peers/hikari/run.sh" "B3 HikariCP" "not in this checkout"
+  wants scale && require_file "$build/bench/scale_bench" "B5"
   return 0
 }
 
@@ -197,13 +201,14 @@ require_rows() {
 
 # One exasim for both B1 programs, so the C++ variants and the TypeScript pool meet the same
 # server, both over wss with its certificate pinned (as against Exasol 8, which requires TLS).
-# Its stdin is a FIFO the suite holds open: closing it (or the suite dying) stops it.
+# Its stdin is a FIFO the suite holds open: closing it (or the suite dying) stops it. Arguments
+# are more options of `exapool sim`.
 sim_pid=""
 start_exasim() {
   local fifo="$out/logs/exasim.stdin"
   rm -f "$fifo"
   mkfifo "$fifo"
-  "${server_pin[@]}" "$build/apps/exapool" sim --sim.port=0 <"$fifo" >"$out/logs/exasim.out" 2>"$out/logs/exasim.log" &
+  "${server_pin[@]}" "$build/apps/exapool" sim --sim.port=0 "$@" <"$fifo" >"$out/logs/exasim.out" 2>"$out/logs/exasim.log" &
   sim_pid=$!
   exec {sim_stdin}>"$fifo"
   local i
@@ -254,6 +259,19 @@ run_b1() {
       "${ts_args[@]}" --csv="$csv"
     require_rows b1_ts B1 ts_exasolpool
   fi
+  stop_exasim
+}
+
+# B5: 1,000 pooled connections (--quick: 50) to an exasim of their own, over wss as B1, with the
+# same pinning as B1. exasim shares one RSA key between the sessions (1,000 fresh keys would
+# make the prewarm time exasim's key generation) and lets slow logins wait: they all arrive
+# at once on a shared machine.
+run_scale() {
+  start_exasim --sim.shared-rsa-key --sim.login-timeout=5min
+  step scale "${client_pin[@]}" "$build/bench/scale_bench" --bench.dsn="127.0.0.1:$sim_port" \
+    --bench.wss --bench.fingerprint="$sim_fingerprint" --bench.connections="$scale_connections" \
+    --bench.csv="$csv"
+  require_rows scale B5 exapool
   stop_exasim
 }
 
@@ -346,6 +364,7 @@ main() {
   wants b2 && run_b2
   wants pool && run_pool
   wants hikari && run_hikari
+  wants scale && run_scale
   report
   update_readme
   say "done in $((SECONDS - started)) s: $csv, $out/results.md and the plots $(cd "$out" &&

@@ -27,6 +27,8 @@ struct sim_config : caf::actor_system_config {
   caf::timespan query_latency{0};
   std::size_t max_sessions = 0;
   bool refuse_logins = false;
+  caf::timespan login_timeout = std::chrono::seconds(30);
+  bool shared_rsa_key = false;
 
   sim_config() {
     opt_group{custom_options_, "sim"}
@@ -42,7 +44,11 @@ struct sim_config : caf::actor_system_config {
         .add(login_latency, "login-latency", "delay before each login response, e.g. 1s")
         .add(query_latency, "query-latency", "delay before each query response, e.g. 5ms")
         .add(max_sessions, "max-sessions", "refuse logins beyond this many sessions (0: no limit)")
-        .add(refuse_logins, "refuse-logins", "fail every login with 08004");
+        .add(refuse_logins, "refuse-logins", "fail every login with 08004")
+        .add(login_timeout, "login-timeout",
+             "drop a connection not logged in this long after accept (0: no limit)")
+        .add(shared_rsa_key, "shared-rsa-key",
+             "one RSA key for all sessions instead of a fresh one each (for mass logins)");
   }
 
   exasim::server_options to_server_options() const {
@@ -62,6 +68,8 @@ struct sim_config : caf::actor_system_config {
     opts.query_latency = duration_cast<milliseconds>(query_latency);
     opts.max_sessions = max_sessions;
     opts.refuse_logins = refuse_logins;
+    opts.login_timeout = duration_cast<milliseconds>(login_timeout);
+    opts.fresh_rsa_key_per_session = !shared_rsa_key;
     return opts;
   }
 };
@@ -77,6 +85,9 @@ int run_sim(int argc, char** argv) {
     return 2;
   }
   stop_signal stop; // before any thread starts
+  // Every session is a socket: the usual soft limit of 1,024 would refuse logins well below a
+  // pool of 1,000 (bench/scale_bench). Raised within the hard limit; a lower one is kept.
+  raise_open_files_limit(std::uint64_t{1} << 16);
 
   exasim::server server(cfg.to_server_options());
   try {

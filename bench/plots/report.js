@@ -16,6 +16,7 @@ const BENCHMARK_TITLES = {
   B2: 'B2: connection cost, open vs borrow from a warm pool',
   B3: 'B3: pool mechanics, borrow + return with do-nothing connections',
   B4: 'B4: scale, cost and memory as waiting sessions grow',
+  B5: 'B5: scale, threads and memory with N pooled connections',
 };
 // The plots the suite draws for each benchmark (bench/plots/*.gp), linked from results.md.
 const PLOTS = {
@@ -166,6 +167,53 @@ function targetLines(rows) {
   return [...header, ...lines].join('\n');
 }
 
+// B5 (bench/scale_bench): one table per variant with the thread counts before any connection,
+// with N pooled connections and after N concurrent SELECT 1, the memory per pooled connection,
+// and issue 10's thread target measured against them.
+function scaleSection(rows) {
+  const md = [];
+  for (const [variant, ofVariant] of groupBy(rows, (r) => r.variant)) {
+    const n = Math.max(...ofVariant.map((r) => r.sessions));
+    const value = (workload, sessions, metric) => {
+      const found = ofVariant.filter((r) => r.workload === workload && r.sessions === sessions && r.metric === metric);
+      return found.length > 0 ? found[found.length - 1].value : undefined;
+    };
+    const before = value('pooled', 0, 'threads');
+    const pooled = value('pooled', n, 'threads');
+    const afterStatements = value('select1', n, 'threads');
+    const limit = value('pooled', n, 'thread_limit');
+    const perConnection = value('pooled', n, 'rss_bytes_per_connection');
+    const fields = [
+      ['threads before any connection', format(before)],
+      [`threads with ${format(n)} pooled connections`, format(pooled)],
+      [`threads after ${format(n)} concurrent SELECT 1`, format(afterStatements)],
+      [
+        'allowed: scheduler threads + I/O threads + 4',
+        `${format(limit)} (${format(value('pooled', n, 'scheduler_threads'))} + ${format(value('pooled', n, 'io_threads'))} + 4)`,
+      ],
+      [
+        'memory per pooled connection (VmRSS growth ÷ N)',
+        perConnection === undefined ? '–' : `${format(perConnection)} bytes (${(perConnection / 1024).toFixed(1)} KB)`,
+      ],
+      [`prewarm of ${format(n)} connections`, `${format(value('pooled', n, 'prewarm_ms'))} ms`],
+      [`${format(n)} concurrent SELECT 1`, `${format(value('select1', n, 'statements_ms'))} ms`],
+    ];
+    const note = variant === 'exapool' ? 'the client process alone' : 'exasim in the same process: memory includes its side';
+    md.push(`### B5: threads and memory, ${variant} (${note})`, '', '| | |', '|---|---:|');
+    for (const [name, cell] of fields) md.push(`| ${name} | ${cell} |`);
+    md.push('');
+    const most = Math.max(...[pooled, afterStatements].filter((v) => v !== undefined));
+    if (limit !== undefined && Number.isFinite(most)) {
+      const verdict = most <= limit ? 'met' : `missed by ${most - limit}`;
+      md.push(
+        `target (issue 10) threads with ${format(n)} pooled connections ≤ scheduler threads + I/O threads + 4 = ${format(limit)} → ${format(most)} (${verdict})`,
+        '',
+      );
+    }
+  }
+  return md;
+}
+
 function machineSection(machinePath) {
   const lines = fs.readFileSync(machinePath, 'utf8').split('\n').filter((l) => l.includes('='));
   return lines.map((l) => {
@@ -198,6 +246,10 @@ function writeMarkdown(rows, machinePath, outDir) {
   for (const [benchmark, ofBenchmark] of groupBy(rows, (r) => r.benchmark)) {
     md.push(`## ${BENCHMARK_TITLES[benchmark] || benchmark}`, '');
     for (const [png, title] of PLOTS[benchmark] || []) md.push(`![${title}](${png})`, '');
+    if (benchmark === 'B5') {
+      md.push(...scaleSection(ofBenchmark));
+      continue;
+    }
     const done = new Set();
     for (const [key, group] of groupBy(ofBenchmark, (r) => `${r.workload}|${r.metric}`)) {
       const [workload, metric] = key.split('|');
