@@ -165,7 +165,8 @@ exapool::credentials credentials_of(const bench_config& cfg, const exasim::serve
 struct measured {
   std::size_t n = 0;
   std::size_t scheduler_threads = 0;
-  std::size_t sim_threads = 0; // exasim's, when in-process (left out of the target's count)
+  std::size_t sim_threads = 0;     // exasim's, when in-process (left out of the target's count)
+  std::size_t detached_actors = 0; // each a thread of its own (CAF's printer is one)
   snapshot before, prewarmed, after_statements;
   long long prewarm_ms = 0, statements_ms = 0;
   std::size_t opened = 0, answered = 0;
@@ -246,6 +247,12 @@ void print_header(const bench_config& cfg, const exasim::server* sim, const meas
               "thread(s)\n",
               m.n, where.c_str(), cfg.wss ? "wss (TLS)" : "plain ws", m.scheduler_threads,
               io_threads);
+  // CAF 0.17 names its scheduler workers "caf.multiplexer" and detached actors "caf.actor";
+  // Asio's threads (I/O, resolver) keep the program's name.
+  std::printf("  thread names: caf.multiplexer = scheduler worker, caf.clock = CAF's timer, "
+              "caf.actor = a detached actor (%zu running: CAF's printer); the I/O thread and "
+              "Asio's resolver (from the first connection) carry the program's name\n",
+              m.detached_actors);
   if (sim)
     std::printf("  exasim runs IN THIS PROCESS: memory includes the server's side of every "
                 "session; its %zu threads are left out of the thread counts below (give "
@@ -330,6 +337,7 @@ int run(bench_config& cfg) {
   // The scheduler's workers as the system really started them (the runtime's default sets
   // scheduler.max-threads=1; --scheduler.max-threads overrides it).
   m.scheduler_threads = sys.scheduler().num_workers();
+  m.detached_actors = sys.detached_actors();
   exapool::runtime_config config;
   config.pool.max_size = m.n;
   config.pool.acquire_timeout = std::chrono::seconds(120);
