@@ -1,8 +1,10 @@
 // A deterministic stand-in for an Exasol connection, for unit tests and benchmarks of the pool.
 // It does no I/O. What a connection does is decided when the pool creates it (the plan) and by
 // the SQL a borrower runs on it (the script words below), so every behaviour arrives through
-// the same messages the real backend sees and nothing is shared between threads behind CAF's
-// back.
+// the same messages the real backend sees. It never blocks the caller: a call without a delay
+// completes inline; a delay (block_for, "sleep") runs on a timer on the process's shared I/O
+// thread (exasol::shared_io_threads()), which completes the call, so a fake connection actor is
+// event-based like a real one (fake_backend.cpp says what is shared with that thread).
 //
 // Script words (the whole SQL text):
 //   "state"        -> one row: connection number, dirty (0/1), executes so far, resets so far,
@@ -17,14 +19,16 @@
 //   "fail"         -> a server error 42000; the session stays usable
 //   "sleep <ms>"   -> runs <ms> milliseconds, or until abort_running() is called: then it fails
 //                     as Exasol's abortQuery makes it fail (R0003, pool_errc::statement_aborted)
-//                     and the session stays usable. Only on a detached fake (it blocks). An
+//                     and the session stays usable. It waits on a timer, no thread. An
 //                     abort that arrives while no statement runs applies to the next "sleep"
 //                     unless another statement ends first (so a test never races the start).
+//                     A close (start_close) while it runs ends it at once, failed.
 //   IMPERSONATE ..., ALTER SESSION ... -> as the real backend marks them (session_change_of):
 //                     a lasting change makes the session unresettable (the pool closes it), an
 //                     attribute change makes it dirty
 //   anything else  -> an empty row count result
-// begin() makes the session dirty (a transaction is open).
+// begin() makes the session dirty (a transaction is open). block_for delays every call but
+// close (on a timer, as "sleep"); abort_running() does not cut it short.
 //
 // run() (a proxied client's request) keeps attributes (autocommit true, currentSchema "",
 // queryTimeout 0 at first): it sets the wanted ones that differ (one counted setAttributes for
@@ -61,9 +65,9 @@ struct fake_plan {
   bool fail_validate = false;
   // reset() fails on every connection.
   bool fail_reset = false;
-  // Each call sleeps this long: the connection then blocks (and runs detached).
+  // Each call but close takes this long (on a timer: the connection actor stays event-based).
   std::chrono::milliseconds block_for{0};
-  // The connection runs detached (a thread of its own) even without block_for: "sleep" needs it.
+  // No effect: kept for test sources; every fake is event-based (blocks() is false).
   bool detached = false;
 
   // Counted by the factory (the pool's thread): connections created so far. Read it only when
@@ -89,7 +93,7 @@ struct fake_script {
   bool fail_validate = false;
   bool fail_reset = false;
   std::chrono::milliseconds block_for{0};
-  bool detached = false;
+  bool detached = false; // no effect: kept for test sources; every fake is event-based
   // Locked while the session is open (see fake_plan::open_token); may be empty.
   std::weak_ptr<const int> open_token;
 };

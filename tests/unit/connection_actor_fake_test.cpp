@@ -217,12 +217,12 @@ TEST_CASE_METHOD(fixture, "connection actor: a session-limit refusal is not a re
 }
 
 // Issue 8, item 1: a borrower that gives up aborts its running statement. abort_running() comes
-// from another thread while the connection's own thread blocks in the statement.
+// from another thread while the statement runs (a "sleep" on the fake's timer).
 TEST_CASE_METHOD(fixture, "connection actor: abort_running ends the running statement",
                  "[connection][abort]") {
   fake_script script;
   script.number = 3;
-  script.detached = true; // "sleep" blocks the connection's own thread
+  script.detached = true; // no effect now: every fake can "sleep" (on a timer)
   script.open_token = open_token;
   std::shared_ptr<connection_backend> backend = make_fake_backend(script);
   auto conn =

@@ -83,7 +83,7 @@ TEST_CASE("runtime ends with sessions still running and leases still held", "[ru
 // statement is aborted and reported as such.
 TEST_CASE("runtime blocking statements wait as their session does", "[runtime][guard]") {
   auto plan = std::make_shared<fake_plan>();
-  plan->detached = true; // "sleep" blocks the connection's own thread
+  plan->detached = true; // no effect now: every fake can "sleep" (on a timer)
   auto config = fake_runtime_config(plan);
   config.pool.acquire_timeout = 100ms;
   config.slack = 50ms;

@@ -208,7 +208,7 @@ TEST_CASE("session a transaction whose connection broke is over", "[session][tra
 
 TEST_CASE("session hang guards name what timed out and the limit", "[session][errors]") {
   auto plan = std::make_shared<fake_plan>();
-  plan->block_for = 300ms; // a slow connection (detached: it blocks its own thread only)
+  plan->block_for = 300ms; // a slow connection (every call takes 300 ms, on a timer)
   runtime rt{fake_runtime_config(plan)};
   auto creds = fake_credentials();
   session_config config;
@@ -231,7 +231,7 @@ TEST_CASE("session hang guards name what timed out and the limit", "[session][er
 TEST_CASE("session a statement longer than the socket timeout is not reported failed",
           "[session][guard]") {
   auto plan = std::make_shared<fake_plan>();
-  plan->detached = true; // "sleep" blocks the connection's own thread
+  plan->detached = true; // no effect now: every fake can "sleep" (on a timer)
   runtime rt{fake_runtime_config(plan)};
   auto creds = fake_credentials();
   creds.socket_timeout = 50ms; // the client's limit on silence, not on the statement
