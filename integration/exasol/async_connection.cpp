@@ -34,7 +34,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <random>
+#include <tuple>
 
 namespace exasol {
 namespace beast = boost::beast;
@@ -57,6 +60,51 @@ steady::time_point after(std::chrono::milliseconds span) {
 
 std::string millis(std::chrono::milliseconds span) {
   return std::to_string(span.count()) + " ms";
+}
+
+// TLS client contexts are shared by all connections of the process, not made per connection:
+// a context that verifies certificates loads the whole system CA store (about 0.5 MB and a few
+// milliseconds each time), and an SSL_CTX serves any number of connections on any threads once
+// it is set up (what differs per connection, the verify mode and the expected host, is set on
+// its SSL object). A connection that pins a fingerprint (or checks nothing) verifies no chain,
+// so it gets a bare context without a CA store. A context lives only while a connection uses
+// it, so a CA file replaced on disk is read again once the connections of the old one are gone.
+struct tls_context_key {
+  bool verifies = false;
+  std::string ca_file; // empty: the system's store (when verifying)
+  bool operator<(const tls_context_key& o) const {
+    return std::tie(verifies, ca_file) < std::tie(o.verifies, o.ca_file);
+  }
+};
+
+std::shared_ptr<ssl::context> make_tls_context(const tls_context_key& key) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  if (!key.verifies)
+    return ctx;
+  if (!key.ca_file.empty()) {
+    beast::error_code ec;
+    ctx->load_verify_file(key.ca_file, ec);
+    if (ec)
+      throw error(error_kind::config, "cannot read CA file '" + key.ca_file + "': " + ec.message());
+  } else {
+    beast::error_code ignored; // no system store: verification fails later, clearly
+    ctx->set_default_verify_paths(ignored);
+  }
+  return ctx;
+}
+
+std::shared_ptr<ssl::context> client_tls_context(const tls_context_key& key) {
+  static std::mutex guard;
+  static std::map<tls_context_key, std::weak_ptr<ssl::context>> contexts;
+  std::lock_guard<std::mutex> lock(guard);
+  for (auto i = contexts.begin(); i != contexts.end();)
+    i = i->second.expired() ? contexts.erase(i) : std::next(i);
+  if (auto found = contexts.find(key); found != contexts.end())
+    if (auto ctx = found->second.lock()) // the last user may have just let go
+      return ctx;
+  auto ctx = make_tls_context(key);
+  contexts[key] = ctx;
+  return ctx;
 }
 
 error_kind classify(const beast::error_code& ec) {
@@ -136,6 +184,11 @@ struct async_connection::impl : std::enable_shared_from_this<impl> {
   void attempt_failed(error_kind kind, const std::string& why);
   void connect_failed();
   void configure_tls(const target& t);
+  // Pinning replaces CA and host checks; insecure mode checks nothing.
+  bool verifies(const target& t) const {
+    return t.host.fingerprint.empty() && !t.host.no_cert_check && !opts.insecure;
+  }
+  std::shared_ptr<ssl::context> tls_context_for(const target& t) const;
   void check_fingerprint(const target& t);
   void configure_websocket();
   void start_login();
@@ -180,7 +233,9 @@ struct async_connection::impl : std::enable_shared_from_this<impl> {
 
   connection_options opts;
   strand_type strand;
-  ssl::context ssl_ctx{ssl::context::tls_client};
+  // Shared with other connections (client_tls_context): the one `tls` uses, which must
+  // outlive it, and the one with the CA file, if one is given.
+  std::shared_ptr<ssl::context> ssl_ctx, ca_file_ctx;
   std::vector<dsn_host> hosts;
   tcp::resolver resolver;
   net::steady_timer timer;
@@ -238,16 +293,15 @@ async_connection::impl::impl(net::any_io_executor ex, connection_options o)
   hosts = parse_dsn(opts.dsn, opts.tls);
   if (!opts.tls)
     return;
-  if (!opts.ca_file.empty()) {
-    beast::error_code ec;
-    ssl_ctx.load_verify_file(opts.ca_file, ec);
-    if (ec)
-      throw error(error_kind::config,
-                  "cannot read CA file '" + opts.ca_file + "': " + ec.message());
-  } else {
-    beast::error_code ignored; // no system store: verification fails later, clearly
-    ssl_ctx.set_default_verify_paths(ignored);
-  }
+  if (!opts.ca_file.empty()) // a CA file that cannot be read fails here, not in a handler
+    ca_file_ctx = client_tls_context({true, opts.ca_file});
+}
+
+// Never throws: only a CA file can fail to load, and the constructor loaded that one.
+std::shared_ptr<ssl::context> async_connection::impl::tls_context_for(const target& t) const {
+  if (!verifies(t))
+    return client_tls_context({});
+  return ca_file_ctx ? ca_file_ctx : client_tls_context({true, ""});
 }
 
 void async_connection::impl::open(done_handler h) {
@@ -321,9 +375,11 @@ void async_connection::impl::do_connect(std::size_t index) {
   current = index;
   if (index == targets.size())
     return connect_failed();
-  if (opts.tls)
-    tls = std::make_unique<tls_ws>(strand, ssl_ctx);
-  else
+  if (opts.tls) {
+    tls.reset(); // it refers to the context about to be replaced
+    ssl_ctx = tls_context_for(targets[index]);
+    tls = std::make_unique<tls_ws>(strand, *ssl_ctx);
+  } else
     plain = std::make_unique<plain_ws>(strand);
   with_ws([&](auto& ws) {
     auto& tcp_layer = beast::get_lowest_layer(ws);
@@ -428,8 +484,7 @@ void async_connection::impl::configure_tls(const target& t) {
   // SNI carries the DSN's host name even though we connect to a resolved address.
   if (!ip && SSL_set_tlsext_host_name(s, t.host.host.c_str()) != 1)
     throw error(error_kind::tls, "cannot set the TLS server name");
-  bool verify = t.host.fingerprint.empty() && !t.host.no_cert_check && !opts.insecure;
-  if (!verify) { // pinning replaces CA and host checks; insecure mode checks nothing
+  if (!verifies(t)) { // pinning replaces CA and host checks; insecure mode checks nothing
     tls->next_layer().set_verify_mode(ssl::verify_none);
     return;
   }
