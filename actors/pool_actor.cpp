@@ -75,6 +75,7 @@ pool_core::config core_config_of(const pool_config& c) {
   out.backoff_initial = c.backoff_initial;
   out.backoff_max = c.backoff_max;
   out.shutdown_grace = c.shutdown_grace;
+  out.leak_threshold = c.leak_detection_threshold;
   out.seed = std::random_device{}();
   return out;
 }
@@ -116,6 +117,7 @@ struct pool_state {
   pool_key key;
   pool_config config;
   backend_factory make_backend;
+  pool_log log;
   std::unique_ptr<pool_core> core;
 
   std::vector<connection_slot> conns; // by slot id
@@ -341,6 +343,19 @@ void answer_shutdown(pool_pointer self, const effect& e) {
   self->quit();
 }
 
+// A line of the core's, with the pool's label and, for a borrower, its actor (id@node).
+void write_log(pool_pointer self, const effect& e) {
+  auto& st = self->state;
+  if (!st.log.to || !st.log.to->enabled(e.level))
+    return;
+  std::string line = "pool " + st.log.label + ": " + e.text;
+  if (e.borrower != 0)
+    for (const auto& [addr, id] : st.borrowers)
+      if (id == e.borrower)
+        line += " (borrower: actor " + caf::to_string(addr) + ")";
+  st.log.to->log(e.level, line);
+}
+
 void perform(pool_pointer self, effect& e) {
   auto& st = self->state;
   switch (e.what) {
@@ -382,6 +397,9 @@ void perform(pool_pointer self, effect& e) {
     break;
   case effect::kind::shutdown_done:
     answer_shutdown(self, e);
+    break;
+  case effect::kind::log:
+    write_log(self, e);
     break;
   }
 }
@@ -493,9 +511,11 @@ void on_down(pool_pointer self, const caf::down_msg& msg) {
   auto now = clock_type::now();
   if (auto b = st.borrowers.find(msg.source); b != st.borrowers.end()) {
     auto who = b->second;
-    st.borrowers.erase(b);
     st.clients.erase(who);
     st.core->borrower_down(now, who);
+    run_effects(self); // while its log lines can still name it
+    st.borrowers.erase(msg.source);
+    return;
   } else if (auto c = st.slot_of_conn.find(msg.source); c != st.slot_of_conn.end()) {
     auto s = c->second;
     st.slot_of_conn.erase(c);
@@ -514,11 +534,12 @@ caf::timespan tick_interval(const pool_config& c) {
 }
 
 pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_config config,
-                                       backend_factory make_backend) {
+                                       backend_factory make_backend, pool_log log) {
   auto& st = self->state;
   st.key = std::move(key);
   st.config = config;
   st.make_backend = std::move(make_backend);
+  st.log = std::move(log);
   st.core = std::make_unique<pool_core>(core_config_of(config));
   self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
   auto interval = tick_interval(config);
@@ -571,14 +592,15 @@ caf::timespan shutdown_bound(const pool_config& config) {
 }
 
 pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
-                      backend_factory make_backend) {
+                      backend_factory make_backend, pool_log log) {
   if (config.max_size == 0)
     config.max_size = 1;
   if (config.max_size > pool_core::slot_mask)
     config.max_size = pool_core::slot_mask;
   config.min_idle = std::min(config.min_idle, config.max_size);
   config.max_waiters = std::max<std::size_t>(config.max_waiters, 1);
-  pool_impl impl = sys.spawn(pool_behavior, std::move(key), config, std::move(make_backend));
+  pool_impl impl =
+      sys.spawn(pool_behavior, std::move(key), config, std::move(make_backend), std::move(log));
   return caf::actor_cast<pool_actor>(impl);
 }
 

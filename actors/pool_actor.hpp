@@ -22,6 +22,7 @@
 #pragma once
 
 #include "actors/connection_actor.hpp"
+#include "actors/log.hpp"
 #include "messages/lease.hpp"
 #include "messages/pool_config.hpp"
 #include "messages/pool_key.hpp"
@@ -78,7 +79,14 @@ using pool_actor = connection_listener::extend<
 // A supervisor's deadline for a pool's shutdown should be this plus its own slack.
 caf::timespan shutdown_bound(const pool_config& config);
 
+// Where a pool's events are logged, and the pool's name in those lines (no secret: a
+// pool_label). No logger: nothing is logged.
+struct pool_log {
+  logger_ptr to;
+  std::string label;
+};
+
 pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
-                      backend_factory make_backend);
+                      backend_factory make_backend, pool_log log = {});
 
 } // namespace exapool

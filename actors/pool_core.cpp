@@ -9,6 +9,20 @@ namespace {
 
 using ms = std::chrono::milliseconds;
 
+const char* cause_of(pool_core::open_failure kind) {
+  switch (kind) {
+  case pool_core::open_failure::auth:
+    return "the server refused the credentials";
+  case pool_core::open_failure::untrusted:
+    return "the server's certificate failed the TLS rules";
+  case pool_core::open_failure::session_limit:
+    return "the server's session limit is reached";
+  case pool_core::open_failure::other:
+    break;
+  }
+  return "connect failed";
+}
+
 std::string millis(pool_core::duration d) {
   return std::to_string(std::chrono::duration_cast<ms>(d).count()) + " ms";
 }
@@ -227,6 +241,8 @@ std::uint64_t pool_core::lease_out(time_point now, slot_id s, borrower_id who, w
   sl.dirty = false;
   sl.abandoned = false;
   sl.deadline = never;
+  sl.leased_at = now;
+  sl.leak_logged = false;
   ++counters_.borrowed;
   wait_histogram_add(now - since);
   return sl.lease_id;
@@ -394,6 +410,10 @@ void pool_core::opened(time_point now, slot_id s) {
     return; // killed meanwhile (open timeout, shutdown): the down frees it
   auto& sl = slots_[s];
   ++counters_.opened;
+  if (consecutive_failures_ > 0)
+    log_limited(recovery_log_, now, log_level::info,
+                "a connection opened after " + std::to_string(consecutive_failures_) +
+                    " failed attempts");
   consecutive_failures_ = 0;
   refused_ = refusal::none;
   limit_until_ = time_point{}; // the server took one more: its limit is not where it was
@@ -422,6 +442,9 @@ void pool_core::connect_failed(time_point now, open_failure kind, const std::str
   backoff_ = consecutive_failures_ == 1 ? config_.backoff_initial
                                         : std::min(backoff_ * 2, config_.backoff_max);
   next_connect_at_ = now + backoff_;
+  log_limited(connect_log_, now, log_level::warn,
+              std::string("cannot open a connection (") + cause_of(kind) + ", attempt " +
+                  std::to_string(consecutive_failures_) + "): " + text);
   if (kind == open_failure::auth || kind == open_failure::untrusted) {
     // Waiting is pointless: the credentials are wrong, or the server is not the one the TLS
     // rules trust. Fail everyone now, and refuse borrows until the backoff is over (no login
@@ -479,8 +502,9 @@ void pool_core::kill_slot(slot_id s) {
   emit(effect::kind::kill, s);
 }
 
-void pool_core::retire(time_point now, slot_id s) {
+void pool_core::retire(time_point now, slot_id s, const char* why) {
   ++counters_.evicted;
+  log(log_level::debug, std::string("closing a connection: ") + why);
   close_slot(now, s);
 }
 
@@ -496,6 +520,7 @@ void pool_core::validated(time_point now, slot_id s, bool ok) {
   ++counters_.validated;
   if (!ok) {
     ++counters_.invalid;
+    log(log_level::warn, "a connection failed validation and is closed");
     close_slot(now, s);
     return;
   }
@@ -539,7 +564,7 @@ void pool_core::make_available(time_point now, slot_id s) {
     return;
   }
   if (expired(sl, now)) {
-    retire(now, s);
+    retire(now, s, "its max lifetime is over");
     return;
   }
   if (!waiters_.empty()) {
@@ -588,6 +613,10 @@ void pool_core::borrower_down(time_point now, borrower_id who) {
       continue;
     ++counters_.reclaimed;
     ++counters_.aborted;
+    log(log_level::warn,
+        "taking back a lease from a borrower that ended without giving it back (held " +
+            millis(now - sl.leased_at) + "); its statement is aborted and the connection reset",
+        who);
     emit(effect::kind::abort, s);
     if (sl.kind == want::statement) {
       // The connection releases the lease when the aborted statement ends; if it does not
@@ -686,7 +715,7 @@ void pool_core::dispatch(time_point now) {
     auto s = idle_.back();
     idle_.pop_back();
     if (expired(slots_[s], now))
-      retire(now, s);
+      retire(now, s, "its max lifetime is over");
     else if (needs_validation(slots_[s], now))
       start_validate(now, s);
     else
@@ -712,6 +741,7 @@ void pool_core::expire_waiters(time_point now) {
     e.text = "no connection within " + millis(waited) + ": " + counts_text();
     waiters_.pop_front();
     ++counters_.timed_out_borrows;
+    log_limited(timeout_log_, now, log_level::warn, "a borrow timed out: " + e.text);
     effects_.push_back(std::move(e));
   }
 }
@@ -802,6 +832,7 @@ void pool_core::timer(time_point now) {
 void pool_core::tick(time_point now) {
   if (shutting_down_)
     return;
+  report_leaks(now);
   std::vector<slot_id> keep;
   keep.reserve(idle_.size());
   auto idle_left = idle_.size();
@@ -813,7 +844,7 @@ void pool_core::tick(time_point now) {
                          now - sl.last_used >= config_.idle_timeout && idle_left > config_.min_idle;
     if (expired(sl, now) || idle_too_long) {
       --idle_left;
-      retire(now, s);
+      retire(now, s, expired(sl, now) ? "its max lifetime is over" : "idle for idle_timeout");
     } else if (config_.keepalive_interval.count() > 0 &&
                now - sl.last_used >= config_.keepalive_interval) {
       start_validate(now, s);
@@ -823,6 +854,44 @@ void pool_core::tick(time_point now) {
   }
   idle_ = std::move(keep);
   dispatch(now);
+}
+
+// A lease held past leak_threshold: logged once per lease, naming its borrower.
+void pool_core::report_leaks(time_point now) {
+  if (config_.leak_threshold.count() <= 0)
+    return;
+  for (auto& sl : slots_) {
+    if (sl.state != phase::leased || sl.leak_logged || sl.borrower == 0 ||
+        now - sl.leased_at < config_.leak_threshold)
+      continue;
+    sl.leak_logged = true;
+    log(log_level::warn,
+        "a lease has been held for " + millis(now - sl.leased_at) +
+            ", beyond the leak threshold (" + millis(config_.leak_threshold) +
+            "): a borrower that never gives it back?",
+        sl.borrower);
+  }
+}
+
+// --- log ----------------------------------------------------------------------------------
+
+void pool_core::log(log_level level, std::string text, borrower_id who) {
+  effect e{effect::kind::log};
+  e.level = level;
+  e.text = std::move(text);
+  e.borrower = who;
+  effects_.push_back(std::move(e));
+}
+
+void pool_core::log_limited(log_limit& limit, time_point now, log_level level, std::string text) {
+  if (limit.ever && now - limit.last < config_.log_interval) {
+    ++limit.dropped;
+    return;
+  }
+  if (limit.dropped > 0)
+    text += " (" + std::to_string(limit.dropped) + " more like it since the last line)";
+  limit = log_limit{now, true, 0};
+  log(level, std::move(text));
 }
 
 // --- prewarm and shutdown -----------------------------------------------------------------

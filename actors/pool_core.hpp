@@ -17,6 +17,8 @@
 //   the queue holds at most max_waiters.
 #pragma once
 
+#include "actors/log.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -88,6 +90,11 @@ public:
     duration backoff_max = std::chrono::seconds(5);
     duration shutdown_grace = std::chrono::seconds(5);
     std::uint64_t seed = 1; // lifetime jitter
+    // A lease held longer is logged once (warn) with who holds it; 0: never.
+    duration leak_threshold{0};
+    // Repeated events of one kind (connect failures, acquire timeouts) are logged at most once
+    // per this, with how many were left out.
+    duration log_interval = std::chrono::seconds(10);
   };
 
   // The longest a shutdown takes before it is answered: leases get shutdown_grace, then their
@@ -111,6 +118,7 @@ public:
       arm_timer,     // call timer() at `deadline` (an earlier call does no harm)
       prewarm_done,  // answer prewarm `job`: requested, opened, failures
       shutdown_done, // answer every shutdown: ok, or `text` names what did not end
+      log,           // log `text` at `level`; `borrower` (if not 0) is named after it
     };
     explicit effect(kind k) : what(k) {}
     kind what;
@@ -124,6 +132,8 @@ public:
     std::size_t requested = 0, opened = 0;
     std::vector<std::string> failures;
     bool ok = true;
+    log_level level = log_level::info;
+    borrower_id borrower = 0;
   };
 
   struct borrow_answer {
@@ -210,6 +220,8 @@ private:
     bool then_validate = false; // a reclaimed lease: reset, then validated
     job_id prewarm_job = 0;
     time_point last_used{}, expires_at{};
+    time_point leased_at{};
+    bool leak_logged = false;
     time_point deadline = never; // of the request running on it (or the abort)
   };
   struct waiter {
@@ -247,7 +259,7 @@ private:
   void start_reset(time_point now, slot_id s, bool then_validate);
   void close_slot(time_point now, slot_id s);
   void kill_slot(slot_id s);
-  void retire(time_point now, slot_id s);
+  void retire(time_point now, slot_id s, const char* why);
   void remove_idle(slot_id s);
   void connect_failed(time_point now, open_failure kind, const std::string& text);
   void finish_prewarm(job_id job, const std::string* failure);
@@ -260,6 +272,16 @@ private:
   void fail_waiters_of(borrower_id who, refusal code, const std::string& text);
   slot* leased_slot(std::uint64_t lease_id);
   void wait_histogram_add(duration d);
+  // Log lines (effect::kind::log); a limited one is dropped (and counted) when its kind
+  // logged less than log_interval ago, and the next one says how many were dropped.
+  struct log_limit {
+    time_point last{};
+    bool ever = false;
+    std::uint64_t dropped = 0;
+  };
+  void log(log_level level, std::string text, borrower_id who = 0);
+  void log_limited(log_limit& limit, time_point now, log_level level, std::string text);
+  void report_leaks(time_point now);
 
   config config_;
   std::vector<slot> slots_;
@@ -285,6 +307,7 @@ private:
   time_point refused_until_{};
   std::size_t limit_cap_ = 0;
   time_point limit_until_{};
+  log_limit connect_log_, recovery_log_, timeout_log_; // a flapping server floods nothing
 
   bool shutting_down_ = false;
   bool grace_over_ = false;

@@ -110,6 +110,7 @@ void runtime::start() {
   sup.io = io_.get();
   sup.request_slack = config_.slack;
   sup.limits = config_.limits;
+  sup.log = std::make_shared<const logger>(config_.log);
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
   if (!config_.admin_port)
     return;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/admin_actor.hpp"
+#include "actors/log.hpp"
 #include "actors/proxy_session_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_actor.hpp"
@@ -43,8 +44,10 @@ struct runtime_config {
   credentials_backend_factory make_backend; // empty: the real Exasol client
   // CAF scheduler threads of an actor system the runtime makes itself (0: the runtime's
   // default, 1: see runtime::configure).
-  // Connection actors over the real client run on threads of their own regardless.
   std::size_t scheduler_threads = 0;
+  // Pool events (connect failures, evictions, reclaimed and leaked leases, acquire timeouts),
+  // at log.level and above, to log.sink (default: stderr). See actors/log.hpp.
+  log_config log;
   // The threads every real connection's network I/O runs on (one io_context the runtime owns),
   // whatever the number of connections: a pool of 500 connections still has this many. More
   // than 1 only helps when parsing big results on one thread is the bottleneck. At least 1:

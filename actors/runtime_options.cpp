@@ -45,6 +45,11 @@ runtime_system_config::runtime_system_config() {
       .add(limits.restart_period, "restart-period", "the window max-restarts counts in")
       .add(limits.restart_cooldown, "restart-cooldown",
            "how long a pool that crashed too often is refused")
+      .add(pool.leak_detection_threshold, "leak-detection-threshold",
+           "log a lease held longer than this, naming its holder (0: never)")
+      .add(log_level, "log-level",
+           "pool events logged to stderr: trace, debug, info, warn, "
+           "error or off")
       .add(io_threads, "io-threads",
            "threads all real connections' network I/O runs on, however many there are (>= 1)")
       .add(admin_port, "admin-port",
@@ -76,18 +81,24 @@ runtime_config runtime_system_config::to_runtime_config() const {
   check(config.pool.backoff_initial.count() > 0 &&
             config.pool.backoff_initial <= config.pool.backoff_max,
         "exapool.backoff-initial must be positive and at most backoff-max");
-  for (auto [name, value] : {std::pair{"validation-bypass", config.pool.validation_bypass},
-                             std::pair{"idle-timeout", config.pool.idle_timeout},
-                             std::pair{"max-lifetime", config.pool.max_lifetime},
-                             std::pair{"lifetime-jitter", config.pool.lifetime_jitter},
-                             std::pair{"keepalive-interval", config.pool.keepalive_interval},
-                             std::pair{"shutdown-grace", config.pool.shutdown_grace}})
+  for (auto [name, value] :
+       {std::pair{"validation-bypass", config.pool.validation_bypass},
+        std::pair{"idle-timeout", config.pool.idle_timeout},
+        std::pair{"max-lifetime", config.pool.max_lifetime},
+        std::pair{"lifetime-jitter", config.pool.lifetime_jitter},
+        std::pair{"keepalive-interval", config.pool.keepalive_interval},
+        std::pair{"shutdown-grace", config.pool.shutdown_grace},
+        std::pair{"leak-detection-threshold", config.pool.leak_detection_threshold}})
     check(value.count() >= 0, std::string("exapool.") + name + " must not be negative");
   check(limits.max_pools >= 1, "exapool.max-pools must be at least 1");
   check(limits.pool_idle_timeout.count() >= 0, "exapool.pool-idle-timeout must not be negative");
   check(limits.restart_period.count() > 0, "exapool.restart-period must be positive");
   check(limits.restart_cooldown.count() >= 0, "exapool.restart-cooldown must not be negative");
   config.limits = limits;
+  auto level = parse_log_level(log_level);
+  check(level.has_value(), "exapool.log-level='" + log_level +
+                               "' is not a level: use trace, debug, info, warn, error or off");
+  config.log.level = *level;
   check(io_threads >= 1, "exapool.io-threads must be at least 1");
   config.io_threads = io_threads;
   check(!admin_host.empty(), "exapool.admin-host must not be empty");

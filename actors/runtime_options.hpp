@@ -34,10 +34,11 @@ public:
   // parsing and before making the actor system from this config.
   void load_admin_middleman();
 
-  pool_config pool{};           // bound to the options; max_size 0 means "from the environment"
-  supervisor_limits limits{};   // bound to the options: pools, idle eviction, restart intensity
-  std::size_t io_threads = 1;   // bound to exapool.io-threads (runtime_config::io_threads)
-  std::uint16_t admin_port = 0; // 0: no admin endpoint
+  pool_config pool{};             // bound to the options; max_size 0 means "from the environment"
+  supervisor_limits limits{};     // bound to the options: pools, idle eviction, restart intensity
+  std::size_t io_threads = 1;     // bound to exapool.io-threads (runtime_config::io_threads)
+  std::string log_level = "info"; // bound to exapool.log-level (runtime_config::log)
+  std::uint16_t admin_port = 0;   // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
 };
 

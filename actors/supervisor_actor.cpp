@@ -105,7 +105,8 @@ caf::error refused_while_draining() {
 pool_actor start_pool(supervisor_pointer self, const pool_key& key, backend_factory make_backend,
                       std::string label) {
   auto& st = self->state;
-  auto handle = spawn_pool(self->system(), key, st.config.pool, make_backend);
+  auto handle =
+      spawn_pool(self->system(), key, st.config.pool, make_backend, pool_log{st.config.log, label});
   self->monitor(handle);
   st.keys_by_address[handle.address()] = key;
   st.pools[key] = pool_entry{handle, std::move(make_backend), std::move(label), st.now(), 0};

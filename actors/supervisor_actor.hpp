@@ -102,6 +102,7 @@ struct supervisor_config {
   caf::timespan request_slack = std::chrono::seconds(10);
   supervisor_limits limits;
   supervisor_clock now; // empty: std::chrono::steady_clock::now
+  logger_ptr log;       // where pools log their events; null: nowhere
 };
 
 // How often the supervisor looks for idle pools by itself: a quarter of pool_idle_timeout,

@@ -48,13 +48,17 @@ struct pool_config {
   // At shutdown, leased connections are closed when returned or after this grace period (see
   // shutdown_bound in pool_actor.hpp for the whole shutdown's bound).
   caf::timespan shutdown_grace = std::chrono::seconds(5);
+  // A lease held longer than this is logged once (warn), naming its borrower: a leak, or a
+  // transaction that runs too long. 0: never.
+  caf::timespan leak_detection_threshold{0};
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pool_config& x) {
   return f(caf::meta::type_name("pool_config"), x.max_size, x.min_idle, x.acquire_timeout,
            x.validation_bypass, x.validation_timeout, x.idle_timeout, x.max_lifetime,
            x.lifetime_jitter, x.keepalive_interval, x.backoff_initial, x.backoff_max,
-           x.shutdown_grace, x.reset_timeout, x.close_timeout, x.abort_grace, x.max_waiters);
+           x.shutdown_grace, x.reset_timeout, x.close_timeout, x.abort_grace, x.max_waiters,
+           x.leak_detection_threshold);
 }
 
 // The seed's default pool size.

@@ -84,6 +84,13 @@ public:
     cfg_.abort_grace = 500ms;
     cfg_.idle_timeout = ms(pick(0, 1) ? 5000 : 0);
     cfg_.max_lifetime = ms(pick(0, 1) ? 20000 : 0);
+    // From a generator of their own, so each seed keeps the scenario it had before these.
+    std::mt19937_64 log_rng(seed * 31 + 7);
+    auto log_pick = [&](int lo, int hi) {
+      return std::uniform_int_distribution<int>(lo, hi)(log_rng);
+    };
+    cfg_.leak_threshold = ms(log_pick(0, 1) ? 1000 + log_pick(0, 5000) : 0);
+    cfg_.log_interval = ms(log_pick(0, 3) == 0 ? 0 : 500 + log_pick(0, 10000));
     cfg_.lifetime_jitter = 2s;
     cfg_.keepalive_interval = 3s;
     cfg_.backoff_initial = 10ms;
@@ -591,6 +598,9 @@ private:
       if (e.ok && core_->total() != 0)
         fail("shutdown answered ok with connections not down");
       break;
+    case fx::kind::log:
+      check_log(e);
+      break;
     }
   }
 
@@ -644,8 +654,30 @@ private:
 
   std::uint64_t seed_;
   std::mt19937_64 rng_;
+  // Repeated events of one kind are logged at most once per log_interval (the log must not
+  // flood during an outage); a leak is logged once per lease, naming its borrower.
+  void check_log(const fx& e) {
+    if (e.text.empty())
+      fail("empty log line");
+    for (auto [prefix, last] : {std::pair{"cannot open a connection", &last_connect_log_},
+                                std::pair{"a borrow timed out", &last_timeout_log_}}) {
+      if (e.text.rfind(prefix, 0) != 0)
+        continue;
+      if (*last != time_point{} && now_ - *last < cfg_.log_interval)
+        fail(std::string("'") + prefix + "' logged twice within log_interval");
+      *last = now_;
+    }
+    if (e.text.rfind("a lease has been held", 0) == 0) {
+      if (e.borrower == 0)
+        fail("a leak line names no borrower");
+      if (cfg_.leak_threshold.count() == 0)
+        fail("a leak logged without a threshold");
+    }
+  }
+
   core_t::config cfg_;
   std::unique_ptr<core_t> core_;
+  time_point last_connect_log_{}, last_timeout_log_{};
   time_point start_ = time_point{} + std::chrono::hours(1);
   time_point now_ = start_;
   std::priority_queue<event, std::vector<event>, std::greater<>> queue_;

@@ -302,9 +302,9 @@ TEST_CASE("pool core: a borrower that dies holding a transaction lease gets its 
   driver d(quiet(1));
   auto lease = d.open_and_lease(7);
   d.core.borrower_down(d.now, 7);
-  std::vector<fx> order; // what goes to the connection, in order (timers aside)
+  std::vector<fx> order; // what goes to the connection, in order (timers and log aside)
   for (auto& e : d.take())
-    if (e.what != kind::arm_timer)
+    if (e.what != kind::arm_timer && e.what != kind::log)
       order.push_back(e);
   REQUIRE(order.size() == 3);
   CHECK(order[0].what == kind::abort);
@@ -465,4 +465,147 @@ TEST_CASE("pool core: an untrusted server certificate fails every waiter at once
   CHECK(d.borrow(3).code == core_t::refusal::untrusted_server);
   d.advance(1h); // past any backoff: a borrow tries again
   CHECK(d.borrow(4).what == core_t::borrow_answer::kind::queued);
+}
+
+// --- the log (issue 11): each pool event once, never once per query ------------------------
+
+namespace {
+
+std::vector<std::string> log_lines(const std::vector<fx>& effects, log_level at_least) {
+  std::vector<std::string> out;
+  for (const auto& e : effects)
+    if (e.what == kind::log && e.level >= at_least)
+      out.push_back(e.text);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("pool core: connect failures are logged with their cause, at most once per "
+          "log_interval, and the recovery once",
+          "[pool][pool_core][log]") {
+  auto c = quiet(1);
+  c.log_interval = 10s;
+  c.backoff_initial = 10ms;
+  c.backoff_max = 10ms;
+  driver d(c);
+  std::vector<fx> all;
+  d.borrow(1);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    d.take();
+    all.insert(all.end(), d.seen.begin(), d.seen.end());
+    auto* open = d.find(kind::open);
+    REQUIRE(open);
+    d.core.open_failed(d.now, open->slot, core_t::open_failure::other, "connection refused");
+    d.core.connection_down(d.now, open->slot);
+    d.advance(20ms); // past the backoff: the pool tries again for its waiter
+  }
+  d.take();
+  all.insert(all.end(), d.seen.begin(), d.seen.end());
+  auto warnings = log_lines(all, log_level::warn);
+  REQUIRE(warnings.size() == 1); // five failures within 10 s: one line
+  CHECK_THAT(warnings[0], Catch::Contains("cannot open a connection (connect failed, attempt 1)"));
+  CHECK_THAT(warnings[0], Catch::Contains("connection refused"));
+  // 10 s later the next failure is logged again, with the count of the ones left out.
+  auto* open = d.find(kind::open);
+  REQUIRE(open);
+  d.now += 10s;
+  d.core.open_failed(d.now, open->slot, core_t::open_failure::other, "connection refused");
+  d.take();
+  auto next = log_lines(d.seen, log_level::warn);
+  REQUIRE(next.size() == 1);
+  CHECK_THAT(next[0], Catch::Contains("more like it since the last line"));
+  d.core.connection_down(d.now, open->slot);
+  d.advance(20ms);
+  d.take();
+  open = d.find(kind::open);
+  REQUIRE(open);
+  d.core.opened(d.now, open->slot);
+  d.take();
+  auto info = log_lines(d.seen, log_level::info);
+  REQUIRE(info.size() == 1);
+  CHECK_THAT(info[0], Catch::Contains("opened after"));
+}
+
+TEST_CASE("pool core: a rejected login is logged as such", "[pool][pool_core][log]") {
+  driver d(quiet(1));
+  d.borrow(1);
+  d.take();
+  auto* open = d.find(kind::open);
+  REQUIRE(open);
+  d.core.open_failed(d.now, open->slot, core_t::open_failure::auth, "[08004] login rejected");
+  d.take();
+  auto warnings = log_lines(d.seen, log_level::warn);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("the server refused the credentials"));
+  CHECK_THAT(warnings[0], Catch::Contains("08004"));
+}
+
+TEST_CASE("pool core: a lease taken back from a dead borrower is logged naming it",
+          "[pool][pool_core][log]") {
+  driver d(quiet(1));
+  d.open_and_lease(7);
+  d.core.borrower_down(d.now, 7);
+  d.take();
+  const fx* line = nullptr;
+  for (auto& e : d.seen)
+    if (e.what == kind::log && e.level == log_level::warn)
+      line = &e;
+  REQUIRE(line);
+  CHECK(line->borrower == 7);
+  CHECK_THAT(line->text, Catch::Contains("taking back a lease"));
+}
+
+TEST_CASE("pool core: acquire timeouts are logged with the counts, not once per borrow",
+          "[pool][pool_core][log]") {
+  auto c = quiet(1);
+  c.acquire_timeout = 1s;
+  c.log_interval = 10s;
+  driver d(c);
+  d.open_and_lease(1);
+  for (core_t::borrower_id who = 2; who < 12; ++who)
+    d.borrow(who);
+  d.take();
+  d.advance(1s);
+  d.take();
+  CHECK(d.count(kind::fail) == 10);
+  auto warnings = log_lines(d.seen, log_level::warn);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("a borrow timed out"));
+  CHECK_THAT(warnings[0], Catch::Contains("leased=1"));
+}
+
+TEST_CASE("pool core: a lease held past the leak threshold is logged once, naming its borrower",
+          "[pool][pool_core][log]") {
+  auto c = quiet(1);
+  c.leak_threshold = 5s;
+  driver d(c);
+  d.open_and_lease(3);
+  d.now += 4s;
+  d.core.tick(d.now);
+  d.take();
+  CHECK(log_lines(d.seen, log_level::warn).empty());
+  d.now += 2s;
+  d.core.tick(d.now);
+  d.take();
+  const fx* line = nullptr;
+  for (auto& e : d.seen)
+    if (e.what == kind::log && e.level == log_level::warn)
+      line = &e;
+  REQUIRE(line);
+  CHECK(line->borrower == 3);
+  CHECK_THAT(line->text, Catch::Contains("beyond the leak threshold (5000 ms)"));
+  d.now += 10s;
+  d.core.tick(d.now);
+  d.take();
+  CHECK(log_lines(d.seen, log_level::warn).empty()); // once per lease
+}
+
+TEST_CASE("pool core: no leak is logged without a threshold", "[pool][pool_core][log]") {
+  driver d(quiet(1));
+  d.open_and_lease(3);
+  d.now += std::chrono::hours(5);
+  d.core.tick(d.now);
+  d.take();
+  CHECK(log_lines(d.seen, log_level::warn).empty());
 }

@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 using namespace pool_test;
@@ -436,4 +437,32 @@ TEST_CASE_METHOD(fixture, "pool: a connection that broke under a released statem
   give_back(self, pool, next);
   shutdown(self, pool);
   CHECK(plan->open_sessions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "pool: a lease taken back from a dead borrower is logged once, naming it",
+                 "[pool][reclaim][log]") {
+  std::mutex m;
+  std::vector<std::string> lines;
+  log = pool_log{std::make_shared<const logger>(log_config{log_level::info,
+                                                           [&](log_level, const std::string& line) {
+                                                             std::lock_guard<std::mutex> lock(m);
+                                                             lines.push_back(line);
+                                                           }}),
+                 "test-pool"};
+  auto pool = start(quiet_pool(1));
+  auto borrower = sys.spawn(holding_borrower, pool, caf::actor{self});
+  lease held;
+  self->receive([&](hold_atom, lease& l) { held = l; });
+  REQUIRE(held.id != 0);
+  auto id = borrower->id();
+  caf::anon_send_exit(borrower, caf::exit_reason::kill);
+  wait_for(self, pool, [](const pool_stats& x) { return x.reclaimed == 1 && x.idle == 1; });
+  std::lock_guard<std::mutex> lock(m);
+  std::vector<std::string> reclaimed;
+  for (const auto& line : lines)
+    if (line.find("taking back a lease") != std::string::npos)
+      reclaimed.push_back(line);
+  REQUIRE(reclaimed.size() == 1);
+  CHECK_THAT(reclaimed[0], Catch::StartsWith("pool test-pool: "));
+  CHECK_THAT(reclaimed[0], Catch::Contains("(borrower: actor " + std::to_string(id) + "@"));
 }

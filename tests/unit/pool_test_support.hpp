@@ -165,9 +165,10 @@ struct fixture {
   caf::scoped_actor self{sys};
 
   std::vector<pool_actor> pools;
+  pool_log log; // where the pools started from now on log (nowhere by default)
 
   pool_actor start(pool_config config) {
-    pools.push_back(spawn_pool(sys, test_key(), config, make_fake_factory(plan)));
+    pools.push_back(spawn_pool(sys, test_key(), config, make_fake_factory(plan), log));
     return pools.back();
   }
 

@@ -197,3 +197,18 @@ TEST_CASE("a runtime refuses 0 I/O threads", "[runtime_options]") {
     CHECK(std::string(e.what()).find("io-threads") != std::string::npos);
   }
 }
+
+TEST_CASE("the log level and the leak threshold come from options", "[runtime_options][log]") {
+  runtime_system_config defaults;
+  parse(defaults, {});
+  CHECK(defaults.to_runtime_config().log.level == log_level::info);
+  CHECK(defaults.to_runtime_config().pool.leak_detection_threshold.count() == 0);
+  runtime_system_config cfg;
+  parse(cfg, {"--exapool.log-level=debug", "--exapool.leak-detection-threshold=2s"});
+  auto config = cfg.to_runtime_config();
+  CHECK(config.log.level == log_level::debug);
+  CHECK(config.pool.leak_detection_threshold == 2s);
+  check_refused_by_name(
+      {{{"--exapool.log-level=loud"}, "exapool.log-level='loud' is not a level"},
+       {{"--exapool.leak-detection-threshold=-1s"}, "exapool.leak-detection-threshold"}});
+}
