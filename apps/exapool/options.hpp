@@ -19,6 +19,9 @@ namespace exapool::cli {
 // still prints CAF's full list, its scheduler and logger options included).
 std::optional<int> parse_options(caf::actor_system_config& cfg, int argc, char** argv);
 
+// What parse_options leaves in cfg.remainder for a lone '-' (read from stdin).
+inline constexpr const char* stdin_argument = "<stdin>";
+
 // True when argv asks for help (--help, -h or -?).
 bool asks_for_help(int argc, char** argv);
 

@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 namespace exapool::cli {
 namespace {
@@ -37,6 +39,7 @@ struct query_config : caf::actor_system_config {
   caf::timespan socket_timeout = std::chrono::seconds(30);
   caf::timespan query_timeout{0};
   bool timings = false;
+  std::string format = "table";
 
   query_config() {
     opt_group{custom_options_, "exasol"}
@@ -55,6 +58,8 @@ struct query_config : caf::actor_system_config {
         .add(query_timeout, "query-timeout", "a whole statement (0: none), e.g. 5min")
         .add(timings, "timings",
              "print 'timings connect_ms=C total_ms=T' to stderr at the end (exapool demo)");
+    opt_group{custom_options_, "global"}.add(
+        format, "format", "how results are printed: table, csv or json (one line per statement)");
   }
 
   exasol::connection_options to_connection_options() const {
@@ -77,14 +82,61 @@ struct query_config : caf::actor_system_config {
   }
 };
 
+std::optional<output_format> format_named(const std::string& name) {
+  if (name == "table")
+    return output_format::table;
+  if (name == "csv")
+    return output_format::csv;
+  if (name == "json")
+    return output_format::json;
+  return std::nullopt;
+}
+
+// Each argument is a statement; '-' reads a script from stdin, split at ';' (outside quotes
+// and comments).
+std::vector<std::string> statements_of(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const auto& arg : args) {
+    if (arg != stdin_argument) {
+      out.push_back(arg);
+      continue;
+    }
+    std::string script{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    for (auto& sql : exasol::split_statements(script))
+      out.push_back(std::move(sql));
+  }
+  return out;
+}
+
+// What to do about the common mistakes, from the error the client gave.
+std::string hint_for(const exasol::error& e, const query_config& cfg) {
+  std::string text = e.what();
+  if (e.kind() == exasol::error_kind::tls && text.find("certificate") != std::string::npos &&
+      cfg.dsn.find('/') == std::string::npos)
+    return "the server's certificate is not trusted (self-signed?): pin it in the DSN as "
+           "host/<sha256 fingerprint>[:port] (exapool sim prints its own), or pass "
+           "--exasol.ca-file";
+  if (e.kind() == exasol::error_kind::refused)
+    return "nothing listens there: check the host and port in --exasol.dsn (Exasol's default "
+           "port is 8563)";
+  return "";
+}
+
 } // namespace
 
 int run_query(int argc, char** argv) {
   query_config cfg;
   if (auto code = parse_options(cfg, argc, argv))
     return *code;
-  if (cfg.remainder.empty()) {
-    std::cerr << "error: no SQL given; usage: exapool query [options] 'SQL' ['SQL' ...]\n";
+  auto format = format_named(cfg.format);
+  if (!format) {
+    std::cerr << "error: --format='" << cfg.format << "' is not a format: use table, csv or json\n";
+    return 2;
+  }
+  auto statements = statements_of(cfg.remainder);
+  if (statements.empty()) {
+    std::cerr << "error: no SQL given; usage: exapool query [options] 'SQL' ['SQL' ...], or "
+                 "'-' to read statements (separated by ';') from stdin\n";
     return 2;
   }
   if (cfg.dsn.empty() || (cfg.user.empty() && cfg.access_token.empty())) {
@@ -92,11 +144,14 @@ int run_query(int argc, char** argv) {
                  "are required\n";
     return 2;
   }
+  if (cfg.password.empty() && cfg.access_token.empty())
+    std::cerr << "hint: no password is set (EXAPOOL_PASSWORD or --exasol.password); the login "
+                 "will most likely be refused\n";
   try {
     auto start = clock_type::now();
     exasol::connection conn(cfg.to_connection_options());
     auto connected = clock_type::now();
-    int failures = run_statements(conn, cfg.remainder, std::cout);
+    int failures = run_statements(conn, statements, std::cout, *format);
     if (conn.is_open())
       conn.disconnect();
     if (cfg.timings)
@@ -105,6 +160,8 @@ int run_query(int argc, char** argv) {
     return failures == 0 ? 0 : 1;
   } catch (const exasol::error& e) {
     std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
+    if (auto hint = hint_for(e, cfg); !hint.empty())
+      std::cerr << "hint: " << hint << "\n";
     return 1;
   }
 }

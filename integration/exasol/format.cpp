@@ -1,6 +1,9 @@
 #include "integration/exasol/format.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+#include <cctype>
 #include <ostream>
 
 namespace exasol {
@@ -67,6 +70,110 @@ void print_result(std::ostream& out, const result& r) {
     print_table(out, r.rows);
   else
     out << r.row_count << (r.row_count == 1 ? " row affected" : " rows affected") << '\n';
+}
+
+namespace {
+
+void csv_field(std::ostream& out, const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) {
+    out << text;
+    return;
+  }
+  out << '"';
+  for (char c : text)
+    out << (c == '"' ? "\"\"" : std::string(1, c));
+  out << '"';
+}
+
+boost::json::value json_of(const value& v) {
+  struct visitor {
+    boost::json::value operator()(std::monostate) const { return nullptr; }
+    boost::json::value operator()(bool b) const { return b; }
+    boost::json::value operator()(std::int64_t i) const { return i; }
+    boost::json::value operator()(double d) const { return d; }
+    boost::json::value operator()(const decimal& d) const { return boost::json::string(d.text); }
+    boost::json::value operator()(const std::string& s) const { return boost::json::string(s); }
+  };
+  return std::visit(visitor{}, v);
+}
+
+} // namespace
+
+void print_csv(std::ostream& out, const result_set& rs) {
+  for (std::size_t c = 0; c < rs.column_count(); ++c) {
+    out << (c == 0 ? "" : ",");
+    csv_field(out, rs.columns[c].name);
+  }
+  out << "\r\n";
+  for (std::size_t r = 0; r < rs.row_count(); ++r) {
+    for (std::size_t c = 0; c < rs.column_count(); ++c) {
+      out << (c == 0 ? "" : ",");
+      if (!is_null(rs.at(r, c)))
+        csv_field(out, to_string(rs.at(r, c)));
+    }
+    out << "\r\n";
+  }
+}
+
+void print_json(std::ostream& out, const std::vector<result>& results) {
+  boost::json::array items;
+  for (const auto& r : results) {
+    if (!r.is_result_set()) {
+      items.push_back(boost::json::object{{"rowCount", r.row_count}});
+      continue;
+    }
+    boost::json::array columns, rows;
+    for (const auto& c : r.rows.columns)
+      columns.push_back(boost::json::string(c.name));
+    for (std::size_t row = 0; row < r.rows.row_count(); ++row) {
+      boost::json::array line;
+      for (std::size_t c = 0; c < r.rows.column_count(); ++c)
+        line.push_back(json_of(r.rows.at(row, c)));
+      rows.push_back(std::move(line));
+    }
+    items.push_back(
+        boost::json::object{{"columns", std::move(columns)}, {"rows", std::move(rows)}});
+  }
+  out << boost::json::serialize(boost::json::object{{"results", std::move(items)}}) << '\n';
+}
+
+std::vector<std::string> split_statements(std::string_view script) {
+  std::vector<std::string> out;
+  std::string current;
+  auto finish = [&] {
+    auto first = current.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos) {
+      auto last = current.find_last_not_of(" \t\r\n");
+      out.push_back(current.substr(first, last - first + 1));
+    }
+    current.clear();
+  };
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    char c = script[i];
+    if (c == '\'' || c == '"') { // a quote ends at the same quote; doubling escapes it
+      auto end = i + 1;
+      while (end < script.size() && script[end] != c)
+        ++end;
+      current.append(script.substr(i, end + 1 - i));
+      i = end;
+    } else if (c == '-' && i + 1 < script.size() && script[i + 1] == '-') {
+      auto end = script.find('\n', i);
+      end = end == std::string_view::npos ? script.size() : end;
+      current.append(script.substr(i, end - i));
+      i = end - 1;
+    } else if (c == '/' && i + 1 < script.size() && script[i + 1] == '*') {
+      auto end = script.find("*/", i + 2);
+      end = end == std::string_view::npos ? script.size() : end + 2;
+      current.append(script.substr(i, end - i));
+      i = end - 1;
+    } else if (c == ';') {
+      finish();
+    } else {
+      current += c;
+    }
+  }
+  finish();
+  return out;
 }
 
 } // namespace exasol

@@ -125,3 +125,36 @@ TEST_CASE("client format prints an aligned table", "[client]") {
   print_result(count, r);
   CHECK(count.str() == "3 rows affected\n");
 }
+
+TEST_CASE("client results print as CSV and as one JSON line", "[client][format]") {
+  result_set rs;
+  rs.columns = {column{"ID", "DECIMAL"}, column{"NOTE", "VARCHAR"}, column{"X", "DECIMAL"}};
+  rs.data = {{std::int64_t(1), std::int64_t(2)},
+             {std::string("a,\"b\""), std::monostate{}},
+             {decimal{"12345678901234567890.5"}, 0.5}};
+  std::ostringstream csv;
+  print_csv(csv, rs);
+  CHECK(csv.str() == "ID,NOTE,X\r\n1,\"a,\"\"b\"\"\",12345678901234567890.5\r\n2,,0.5\r\n");
+  result set;
+  set.type = result::kind::result_set;
+  set.rows = rs;
+  result count;
+  count.row_count = 4;
+  std::ostringstream json;
+  print_json(json, {set, count});
+  CHECK(json.str() ==
+        "{\"results\":[{\"columns\":[\"ID\",\"NOTE\",\"X\"],\"rows\":[[1,\"a,\\\"b\\\"\","
+        "\"12345678901234567890.5\"],[2,null,5E-1]]},{\"rowCount\":4}]}\n");
+}
+
+TEST_CASE("client scripts split at ';' outside quotes and comments", "[client][format]") {
+  CHECK(split_statements("") == std::vector<std::string>{});
+  CHECK(split_statements(" SELECT 1 ; ;\n SELECT 2") ==
+        std::vector<std::string>{"SELECT 1", "SELECT 2"});
+  CHECK(split_statements("SELECT 'a;b', \"c;d\" FROM t; SELECT 'it''s;'") ==
+        std::vector<std::string>{"SELECT 'a;b', \"c;d\" FROM t", "SELECT 'it''s;'"});
+  CHECK(split_statements("SELECT 1 -- one; two\n; /* ; */ SELECT 2") ==
+        std::vector<std::string>{"SELECT 1 -- one; two", "/* ; */ SELECT 2"});
+  CHECK(split_statements("SELECT 'unterminated;") ==
+        std::vector<std::string>{"SELECT 'unterminated;"});
+}
