@@ -91,13 +91,18 @@ struct connection_state {
   // so requests run one at a time and in the order they came, as on a thread of their own.
   bool busy = false;
   // Answers the requester of the running call if this actor ends before the call completed
-  // (a kill, a dead pool): it gets an error instead of waiting for a reply that never comes.
+  // (the pool ends it, a dead pool, a kill): it gets an error instead of waiting for a reply
+  // that never comes.
   std::function<void(const caf::error&)> abandon;
+  // The actor is ending (end_after_close): it quits once its session is closed, and no
+  // request starts a backend call meanwhile.
+  bool ending = false;
   static inline const char* name = "exapool.connection";
 
   ~connection_state() {
-    // Whatever ends this actor (close, a dead pool, a kill), the server session ends with it; a
-    // call still running has its socket dropped (start_close allows that) before its requester
+    // The last resort, for an actor that ended without end_after_close (exit_reason::kill
+    // cannot be trapped): the server session ends with it, but only after it is down; a call
+    // still running has its socket dropped (start_close allows that) before its requester
     // hears.
     if (backend && (busy || backend->is_open()))
       backend->start_close([](std::exception_ptr, bool) {});
@@ -243,6 +248,8 @@ void call_backend(connection_pointer self, Start start, Then then) {
   caf::weak_actor_ptr weak{self->ctrl()};
   auto done = [self, weak, owner = &st, then](std::exception_ptr failure, T value) {
     std::function<void()> resume = [self, then, failure, value = std::move(value)]() mutable {
+      if (self->state.ending)
+        return; // end_after_close answered the requester and closes the session
       self->state.busy = false;
       then(failure, std::move(value));
     };
@@ -286,6 +293,42 @@ void answer(connection_pointer self, caf::typed_response_promise<T>& rp, caf::ex
     answer(self, rp, std::move(x.error()));
 }
 
+// What a request gets while the actor ends: no backend call starts any more.
+caf::error refused_while_ending() {
+  return make_error(pool_errc::connection_lost, "the connection is closing");
+}
+
+// Ends this actor, but only once its session is closed: the pool frees a connection's slot on
+// its DOWN and may open a replacement then, so the server must no longer hold this session
+// (issue 8, defect 2: never more than max_size sessions). The requester of a running call
+// hears connection_lost now, and the backend drops that call's socket; an idle open session
+// gets a proper disconnect; with nothing open the actor quits at once. The backend bounds the
+// close: a drop only waits for the client's strand to close the socket, a disconnect for the
+// client's socket_timeout (see exasol_backend.cpp, core::start_close).
+void end_after_close(connection_pointer self, caf::error reason) {
+  auto& st = self->state;
+  if (st.ending)
+    return;
+  st.ending = true;
+  if (auto abandon = std::exchange(st.abandon, nullptr))
+    abandon(make_error(pool_errc::connection_lost, "the connection ended while its request ran"));
+  if (!st.busy && !st.backend->is_open()) {
+    self->quit(std::move(reason));
+    return;
+  }
+  st.busy = true; // until the close completed: the destructor then has nothing left to close
+  caf::weak_actor_ptr weak{self->ctrl()};
+  st.backend->start_close([self, weak, reason](std::exception_ptr, bool) {
+    // Always by a message, also when the backend completed inline: the actor quits between
+    // messages, on its own thread.
+    if (auto alive = weak.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(alive), backend_completion{[self, reason] {
+                       self->state.busy = false;
+                       self->quit(reason);
+                     }});
+  });
+}
+
 // The outcome of a statement under a lease: errors mapped to pool errors; with `release` the
 // lease ends with it, whatever the outcome.
 template <class T>
@@ -310,7 +353,7 @@ void finish_statement(connection_pointer self, std::uint64_t lease_id, bool rele
       else
         self->send(self->state.listener, dirty_atom::value, lease_id);
       answer(self, rp, err);
-      self->quit(err);
+      end_after_close(self, err);
       return;
     }
     after_statement(self, lease_id, release);
@@ -320,7 +363,7 @@ void finish_statement(connection_pointer self, std::uint64_t lease_id, bool rele
     if (release)
       release_here(self, lease_id, true);
     answer(self, rp, err);
-    self->quit(err);
+    end_after_close(self, err);
   }
 }
 
@@ -332,6 +375,8 @@ template <class T, class Start>
 caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, bool release,
                            Start start) {
   auto& st = self->state;
+  if (st.ending)
+    return refused_while_ending();
   if (st.busy)
     return caf::skip;
   if (lease_id == 0 || lease_id <= st.ended_lease || lease_id < st.current_lease)
@@ -359,7 +404,7 @@ caf::result<T> under_lease(connection_pointer self, std::uint64_t lease_id, bool
           return run();
         auto err = make_error(pool_errc::connection_lost, "session could not be reset");
         answer(self, rp, err);
-        self->quit(err);
+        end_after_close(self, err);
       });
   return rp;
 }
@@ -377,6 +422,8 @@ void end_lease(connection_pointer self, std::uint64_t lease_id) {
 // requester's answer (a T or an error) when the call completed.
 template <class R, class T, class Start, class Reply>
 caf::result<R> call_for_reply(connection_pointer self, Start start, Reply reply) {
+  if (self->state.ending)
+    return refused_while_ending();
   if (self->state.busy)
     return caf::skip;
   auto rp = self->make_response_promise<R>();
@@ -438,9 +485,15 @@ connection_impl_t::behavior_type connection_impl(connection_pointer self,
     self->monitor(listener);
     self->set_down_handler([self](const caf::down_msg& msg) {
       if (msg.source == self->state.listener.address())
-        self->quit(); // the pool is gone: the destructor of the state disconnects
+        end_after_close(self, caf::error{}); // the pool is gone
     });
   }
+  // The pool ends a connection with a reason this traps (pool_actor.cpp): it goes down only
+  // once its session is closed. A normal exit of a linked actor is ignored, as by default.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason)
+      end_after_close(self, std::move(msg.reason));
+  });
   return {
       [self](open_atom) -> caf::result<std::uint64_t> {
         return call_for_reply<std::uint64_t, std::uint64_t>(self, start_open, opened);
@@ -456,7 +509,7 @@ connection_impl_t::behavior_type connection_impl(connection_pointer self,
         });
       },
       [self](end_lease_atom, std::uint64_t lease_id) -> caf::result<void> {
-        if (self->state.busy)
+        if (self->state.busy && !self->state.ending)
           return caf::skip;
         end_lease(self, lease_id);
         return caf::unit;
@@ -477,6 +530,8 @@ connection_impl_t::behavior_type connection_impl(connection_pointer self,
         return under_lease<bool>(self, lease_id, false, start_begin);
       },
       [self](close_atom) -> caf::result<bool> {
+        if (self->state.ending)
+          return refused_while_ending();
         if (self->state.busy)
           return caf::skip;
         self->state.current_lease = 0;

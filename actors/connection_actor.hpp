@@ -19,6 +19,7 @@
 #include "messages/proxy.hpp"
 #include "messages/query.hpp"
 
+#include <caf/exit_reason.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -46,6 +47,14 @@ using connection_listener = caf::typed_actor<
     // This lease ended at the connection (execute-and-release); true when the session is dirty
     // (the pool resets it before reuse). Sent before the borrower's reply.
     caf::reacts_to<released_atom, std::uint64_t, bool>>;
+
+// How to end a connection actor (the pool's kill): an exit with this reason is trapped, and the
+// actor goes down only once its server session is closed. A running call's requester hears
+// connection_lost at once and the call's socket is dropped; an idle session gets a proper
+// disconnect, which the client bounds by its socket_timeout; requests that arrive meanwhile
+// are refused with connection_lost. (exit_reason::kill cannot be trapped: the actor would be
+// down at once and its session closed only afterwards.)
+constexpr caf::exit_reason connection_end_reason = caf::exit_reason::user_shutdown;
 
 using connection_actor = caf::typed_actor<
     // Connect and log in. Replies the server's session id, or an error (auth, connect) whose

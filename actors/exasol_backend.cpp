@@ -565,31 +565,39 @@ void core::start_reset(backend_done<bool> done) {
 // ------------------------------------------------------------------ close
 
 // With nothing running: a proper disconnect (a failure closes the socket too, and the server
-// drops the session), then the socket is closed.
+// drops the session), then the socket is closed. Completes only once the socket is closed, so
+// an owner that waits for it (the connection actor, before it goes down and frees its pool
+// slot) never outlives its session. The client bounds the goodbye: its write and its reply each
+// get socket_timeout (exchange_deadline in async_connection.cpp), the close frame a second at
+// most, and every failure closes the socket; so with socket_timeout > 0 this completes within
+// 2 * socket_timeout + 1 s even against a server that stalls.
 void core::start_close(backend_done<bool> done) {
   if (running)
     return drop(done);
-  if (!opened)
-    return done(nullptr, true);
-  closed = true;
-  if (!conn->is_open()) {
-    conn->close();
-    return done(nullptr, true);
+  if (!opened) {
+    if (!conn) // never opened: no socket
+      return done(nullptr, true);
+    return drop(done); // an open that failed may leave a socket behind
   }
+  closed = true;
+  if (!conn->is_open())
+    return conn->close([done](std::exception_ptr) { done(nullptr, true); });
   running = true;
   conn->async_disconnect([self = shared_from_this(), done](std::exception_ptr) {
-    self->conn->close();
+    self->conn->close(); // closed already on every path of the goodbye
     self->complete(done, nullptr, true);
   });
 }
 
 // Another call still runs (its owner ends mid-statement): the socket goes now, the call fails
-// on the I/O thread, and the server ends the session.
+// on the I/O thread, and the server ends the session. Completes on the I/O thread once the
+// socket is closed (close() only posts it to the client's strand).
 void core::drop(const backend_done<bool>& done) {
   closed = dropped = true;
-  if (auto c = std::atomic_load(&conn))
-    c->close();
-  done(nullptr, true);
+  auto c = std::atomic_load(&conn);
+  if (!c)
+    return done(nullptr, true);
+  c->close([done](std::exception_ptr) { done(nullptr, true); });
 }
 
 // ------------------------------------------------------------------ state

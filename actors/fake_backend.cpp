@@ -56,7 +56,8 @@ std::exception_ptr closed_by_the_client() {
 // delayed call makes all of its changes in its completion path, under the lock), and the
 // completion (`done`) is always called with `m` unlocked. A timer's handler holds a shared_ptr
 // to the core, never the backend. Only one call runs at a time (the actor's rule), except
-// start_close, so at most one timer is armed.
+// start_close, so at most one call's timer is armed, and beside it at most one close timer
+// (close_delay).
 class core : public std::enable_shared_from_this<core> {
 public:
   explicit core(fake_script script) : script_(std::move(script)) {}
@@ -161,14 +162,27 @@ public:
     }
   }
 
-  // Ends the session now; a call still waiting on a timer completes soon after, failed.
-  void close() {
-    std::lock_guard<std::mutex> lock(m);
-    closed_ = true;
-    open_ = false;
-    held_token_.reset();
-    if (timer_)
-      timer_->cancel();
+  // Starts a close: a call still waiting on a timer is cut short (it completes soon after,
+  // failed) and nothing opens any more. An open session ends after the script's close_delay
+  // (from a timer on the I/O thread), else at once; then `done` runs (when it is set). A close
+  // while one is pending completes with it.
+  void start_close(completion done) {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      closed_ = true;
+      if (timer_)
+        timer_->cancel();
+      if (close_pending_ || (open_ && script_.close_delay.count() > 0)) {
+        if (done)
+          closing_.push_back(std::move(done));
+        if (!close_pending_)
+          arm_close();
+        return;
+      }
+      end_session();
+    }
+    if (done)
+      done();
   }
 
   // --- the calls, each with `m` locked, after the pause ---
@@ -193,6 +207,8 @@ public:
 
   bool begin() {
     timer_.reset();
+    if (closed_)
+      throw closing_error();
     if (!open_ || killed_)
       throw exasol::error(exasol::error_kind::reset, "connection closed by the server");
     dirty_ = true;
@@ -201,12 +217,12 @@ public:
 
   bool validate() {
     timer_.reset();
-    return open_ && !killed_ && !script_.fail_validate;
+    return open_ && !closed_ && !killed_ && !script_.fail_validate;
   }
 
   bool reset() {
     timer_.reset();
-    if (!open_ || killed_ || unresettable_ || script_.fail_reset)
+    if (!open_ || closed_ || killed_ || unresettable_ || script_.fail_reset)
       return false;
     dirty_ = false;
     transaction_open_ = false;
@@ -281,11 +297,44 @@ private:
   }
 
   void check_alive() {
+    if (closed_) // a close cut this call short; the session may still end later (close_delay)
+      throw closing_error();
     if (!open_ || killed_) {
       broken_ = true;
       held_token_.reset();
       throw exasol::error(exasol::error_kind::reset, "connection closed by the server");
     }
+  }
+
+  static exasol::error closing_error() {
+    return exasol::error(exasol::error_kind::reset, "connection closed by the client (fake)");
+  }
+
+  // Arms the close timer (`m` locked): when it fires the session ends and every close waiting
+  // for it completes. The handler holds the timer and the core, so a backend destroyed
+  // meanwhile leaves the session to end on time.
+  void arm_close() {
+    close_pending_ = true;
+    auto timer = std::make_shared<net::steady_timer>(exasol::shared_io_threads().executor(),
+                                                     script_.close_delay);
+    timer->async_wait([timer, self = shared_from_this()](const boost::system::error_code&) {
+      std::vector<completion> waiting;
+      {
+        std::lock_guard<std::mutex> lock(self->m);
+        self->end_session();
+        self->close_pending_ = false;
+        waiting = std::move(self->closing_);
+        self->closing_.clear();
+      }
+      for (auto& done : waiting)
+        done();
+    });
+  }
+
+  // The server no longer holds the session.
+  void end_session() {
+    open_ = false;
+    held_token_.reset();
   }
 
   bool dirty_locked() const {
@@ -415,6 +464,9 @@ private:
   bool timer_abortable_ = false;
   bool sleep_aborted_ = false;
   bool abort_pending_ = false;
+  // A close waits for close_delay: the closes to complete when the session has ended.
+  bool close_pending_ = false;
+  std::vector<completion> closing_;
 };
 
 // Runs `call` on the core with its lock held and returns what completes `done` with the value
@@ -439,9 +491,9 @@ core::completion locked_call(core& c, const backend_done<T>& done, Call call) {
 class fake_backend final : public connection_backend {
 public:
   explicit fake_backend(fake_script script) : core_(std::make_shared<core>(std::move(script))) {}
-  // As a dropped socket: the session ends, and a call still waiting on a timer completes soon
-  // after (failed) on the I/O thread.
-  ~fake_backend() override { core_->close(); }
+  // As a dropped socket: the session ends (after close_delay, on the timer), and a call still
+  // waiting on a timer completes soon after (failed) on the I/O thread.
+  ~fake_backend() override { core_->start_close(nullptr); }
 
   // Every call completes inline or from a timer: the actor needs no thread of its own.
   bool blocks() const override { return false; }
@@ -464,7 +516,9 @@ public:
   bool reset() override {
     return wait<bool>([&](auto done) { start_reset(std::move(done)); });
   }
-  void close() override { core_->close(); }
+  void close() override {
+    wait<bool>([&](auto done) { start_close(std::move(done)); });
+  }
   bool is_dirty() const override { return core_->is_dirty(); }
   bool is_open() const override { return core_->is_open(); }
   void abort_running() noexcept override { core_->abort_running(); }
@@ -481,10 +535,10 @@ public:
   void start_reset(backend_done<bool> done) override {
     simple<bool>(std::move(done), [](core& c) { return c.reset(); });
   }
-  // Ends the session at once, also while another call waits on a timer (that one then fails).
+  // Also while another call waits on a timer (that one then fails at once); the session ends
+  // and this completes after close_delay (at once without one).
   void start_close(backend_done<bool> done) override {
-    core_->close();
-    done(nullptr, true);
+    core_->start_close([done = std::move(done)] { done(nullptr, true); });
   }
 
   void start_execute(std::string sql, backend_done<query_result> done) override {
@@ -589,6 +643,7 @@ backend_factory make_fake_factory(std::shared_ptr<fake_plan> plan) {
     script.fail_validate = plan->fail_validate;
     script.fail_reset = plan->fail_reset;
     script.block_for = plan->block_for;
+    script.close_delay = plan->close_delay;
     script.open_token = plan->open_token;
     return make_fake_backend(script);
   };

@@ -22,13 +22,18 @@
 //                     and the session stays usable. It waits on a timer, no thread. An
 //                     abort that arrives while no statement runs applies to the next "sleep"
 //                     unless another statement ends first (so a test never races the start).
-//                     A close (start_close) while it runs ends it at once, failed.
+//                     A close (start_close) while it runs ends it at once, failed (the
+//                     session itself ends after the close_delay, as below).
 //   IMPERSONATE ..., ALTER SESSION ... -> as the real backend marks them (session_change_of):
 //                     a lasting change makes the session unresettable (the pool closes it), an
 //                     attribute change makes it dirty
 //   anything else  -> an empty row count result
 // begin() makes the session dirty (a transaction is open). block_for delays every call but
-// close (on a timer, as "sleep"); abort_running() does not cut it short.
+// close (on a timer, as "sleep"); abort_running() does not cut it short, a close does.
+// close_delay models the disconnect's round trip (or the server noticing a dropped socket):
+// start_close cuts a running call short at once, but the session ends, and the close
+// completes, only that long after (on a timer, so open_sessions() counts it until then). A
+// backend destroyed meanwhile keeps that timer; destroyed with no close started, it starts one.
 //
 // run() (a proxied client's request) keeps attributes (autocommit true, currentSchema "",
 // queryTimeout 0 at first): it sets the wanted ones that differ (one counted setAttributes for
@@ -67,6 +72,8 @@ struct fake_plan {
   bool fail_reset = false;
   // Each call but close takes this long (on a timer: the connection actor stays event-based).
   std::chrono::milliseconds block_for{0};
+  // A close ends the session this long after it started (see above; on a timer too).
+  std::chrono::milliseconds close_delay{0};
   // No effect: kept for test sources; every fake is event-based (blocks() is false).
   bool detached = false;
 
@@ -93,6 +100,7 @@ struct fake_script {
   bool fail_validate = false;
   bool fail_reset = false;
   std::chrono::milliseconds block_for{0};
+  std::chrono::milliseconds close_delay{0}; // see fake_plan::close_delay
   bool detached = false; // no effect: kept for test sources; every fake is event-based
   // Locked while the session is open (see fake_plan::open_token); may be empty.
   std::weak_ptr<const int> open_token;

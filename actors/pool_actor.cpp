@@ -372,7 +372,10 @@ void perform(pool_pointer self, effect& e) {
     close_connection(self, e.slot);
     break;
   case effect::kind::kill:
-    self->send_exit(st.conns[e.slot].conn, caf::exit_reason::kill);
+    // Trapped (connection_actor.hpp): the connection drops or closes its session and only
+    // then goes down, so the slot this DOWN frees never lets the server hold more than
+    // max_size sessions of this pool.
+    self->send_exit(st.conns[e.slot].conn, connection_end_reason);
     break;
   case effect::kind::abort:
     if (auto& backend = st.conns[e.slot].backend)

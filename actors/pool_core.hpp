@@ -110,7 +110,8 @@ public:
       validate,      // SELECT 1
       reset,         // back to the baseline
       close,         // close properly (the slot waits for the down)
-      kill,          // stop the connection actor now (the slot waits for the down)
+      kill,          // end the connection actor now: it drops (or closes) its session, then
+                     // goes down; the slot waits for the down
       abort,         // abort the statement running on `slot` (the backend's abort_running)
       end_lease,     // tell the connection that `lease_id` ended at the pool
       serve,         // `waiter` gets `lease_id` on `slot`

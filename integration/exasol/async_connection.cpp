@@ -248,6 +248,8 @@ struct async_connection::impl : std::enable_shared_from_this<impl> {
   std::string peer;
   bool is_open = false, broken = false;
   std::string broken_reason;
+  // close() ran: an open still connecting stops instead of making a new socket.
+  bool closed_by_owner = false;
 
   // Connecting: the resolved targets, the one being tried and why the others failed.
   std::vector<target> targets;
@@ -373,6 +375,8 @@ void async_connection::impl::on_resolve(std::size_t host, bool v4_only, std::uin
 // tcp_stream's expiry bounds all of it (beast::error::timeout).
 void async_connection::impl::do_connect(std::size_t index) {
   current = index;
+  if (closed_by_owner)
+    return finish(make_error(error_kind::broken, "the connection was closed while it opened"));
   if (index == targets.size())
     return connect_failed();
   if (opts.tls) {
@@ -880,7 +884,10 @@ void async_connection::impl::on_disconnect_sent(std::exception_ptr e, done_handl
     return on_close_frame(h);
   done = std::move(h);
   now = phase::close_frame;
-  arm(after(std::min(opts.socket_timeout, std::chrono::milliseconds(1000))));
+  // Briefly: a second at most, also when socket_timeout is off (zero).
+  constexpr std::chrono::milliseconds close_frame_limit{1000};
+  arm(after(opts.socket_timeout.count() > 0 ? std::min(opts.socket_timeout, close_frame_limit)
+                                            : close_frame_limit));
   with_ws([&](auto& ws) {
     ws.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {
       self->disarm();
@@ -1055,9 +1062,16 @@ void async_connection::abort_query() {
 }
 
 void async_connection::close() {
-  net::post(impl_->strand, [p = impl_] {
+  close(nullptr);
+}
+
+void async_connection::close(done_handler h) {
+  net::post(impl_->strand, [p = impl_, h = std::move(h)] {
+    p->closed_by_owner = true;
     p->is_open = false;
     p->close_socket();
+    if (h)
+      h(nullptr);
   });
 }
 

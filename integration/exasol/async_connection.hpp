@@ -59,6 +59,10 @@ public:
 
   void abort_query(); // thread-safe; does nothing when no query runs
   void close();       // thread-safe; drops the socket without a goodbye (on the strand)
+  // As close(), and `h` runs on the strand once the socket is closed: a caller that must not
+  // go on while the socket lives (a pool slot freed only then) waits for it. Nothing opens
+  // afterwards: an async_open still connecting fails instead of trying the next address.
+  void close(done_handler h);
 
   const session_info& session() const;
   const std::string& peer_address() const;

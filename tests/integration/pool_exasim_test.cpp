@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -279,4 +280,53 @@ TEST_CASE_METHOD(fixture, "pool over exasim: a wrong password fails the borrow a
   CHECK(context_of(err).find("wrong-password-123") == std::string::npos);
   shutdown();
   CHECK(sim.stats().active_sessions == 0);
+}
+
+// Issue 8, defect 2, over the real backend and seen from the server: a reset that outlives
+// reset_timeout gets its connection ended mid-ROLLBACK; the connection drops its socket and
+// goes down only once the socket is closed, so the replacement logs in only after that. The
+// server's limit of one session would refuse a login that came while the old session lived
+// (exasim ends a session as soon as it reads the dropped socket's EOF). This cannot tell a
+// connection that went down first (the old exit_reason::kill) from one that waits: the old
+// socket is closed long before the replacement's handshakes are done. The fake backend's
+// close_delay test in pool_issue8_test.cpp can.
+TEST_CASE_METHOD(fixture,
+                 "pool over exasim: a reset that outlives reset_timeout never lets the server "
+                 "hold more than max_size sessions",
+                 "[pool][exasim][defect2]") {
+  auto config = test_pool(1);
+  config.reset_timeout = 200ms;
+  start(config, creds());
+  auto first = borrow();
+  bool began = false;
+  self->request(first.connection, hang_guard, begin_atom::value, first.id)
+      .receive([&](bool ok) { began = ok; }, [&](caf::error& e) { FAIL(to_string(e)); });
+  REQUIRE(began);
+  execute(first, "SELECT 1"); // a transaction may be open now: the reset starts with ROLLBACK
+  sim.set_max_sessions(1);
+  sim.set_query_latency(2000ms); // the ROLLBACK outlives reset_timeout by far
+  auto failed_logins = sim.stats().failed_logins;
+  self->send(*pool, give_back_atom::value, first.id);
+  caf::scoped_actor other{sys};
+  auto pending = other->request(*pool, hang_guard, borrow_atom::value);
+  std::uint64_t most = 0;
+  auto deadline = std::chrono::steady_clock::now() + hang_guard;
+  for (;;) {
+    most = std::max(most, sim.stats().active_sessions);
+    auto s = stats();
+    if ((s.waiting == 0 && s.leased == 1) || std::chrono::steady_clock::now() > deadline)
+      break;
+    std::this_thread::sleep_for(2ms);
+  }
+  CHECK(most <= 1);
+  CHECK(sim.stats().failed_logins == failed_logins); // no login met the old session
+  lease second;
+  pending.receive([&](lease& l) { second = l; },
+                  [&](caf::error& e) { FAIL("second borrow: " << to_string(e)); });
+  sim.set_query_latency(0ms);
+  CHECK(first_int(execute(second, "SELECT 1")) == 1);
+  CHECK(stats().opened == 2); // the killed session was replaced
+  give_back(second);
+  shutdown();
+  wait_for_active_sessions(0);
 }

@@ -217,9 +217,12 @@ TEST_CASE("runtime over exasim: a result over max_result_rows fails the statemen
 }
 
 // The real backend's asynchronous calls without an actor. A close while a statement runs (an
-// actor that ends mid-statement) completes at once and drops the socket; the statement then
-// fails on the I/O thread, once; the backend may be destroyed while a call is pending.
-TEST_CASE("real backend over exasim: start_close mid-statement completes at once",
+// actor that ends mid-statement) drops the socket and completes once the socket is closed (on
+// the client's strand, without waiting for the statement), so a connection actor that waits
+// for it goes down only then; the statement then fails on the I/O thread, once; the backend may
+// be destroyed while a call is pending.
+TEST_CASE("real backend over exasim: start_close mid-statement completes once the socket is "
+          "closed",
           "[connection][exasim][async]") {
   sim db;
   auto backend = make_exasol_backend(sim_credentials(db.server));
@@ -234,10 +237,13 @@ TEST_CASE("real backend over exasim: start_close mid-statement completes at once
       failed->set_value(e != nullptr);
   });
   REQUIRE(eventually([&] { return db.stats().requests > before; }));
-  bool closed = false;
-  backend->start_close([&](std::exception_ptr e, bool ok) { closed = !e && ok; });
-  CHECK(closed); // before start_close returned
+  auto closing = std::make_shared<std::promise<bool>>();
+  auto closed = closing->get_future();
+  backend->start_close([closing](std::exception_ptr e, bool ok) { closing->set_value(!e && ok); });
   CHECK_FALSE(backend->is_open());
+  // The statement never ends by itself: a close that completes did not wait for it.
+  REQUIRE(closed.wait_for(hang_guard) == std::future_status::ready);
+  CHECK(closed.get());
   SECTION("the statement fails") {}
   SECTION("the backend goes first") {
     backend.reset();

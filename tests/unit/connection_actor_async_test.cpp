@@ -1,16 +1,20 @@
 // The connection actor over a backend whose calls complete later, from another thread (as the
 // real backend's complete on an I/O thread): requests wait for the running call and keep their
-// order, the pool's end_lease never overtakes a statement sent before it, and an actor that ends
-// mid-statement answers its requester and drops the socket.
+// order, the pool's end_lease never overtakes a statement sent before it, an actor that ends
+// mid-statement answers its requester and drops the socket, and one that the pool ends
+// (connection_end_reason) goes down only once the backend's close completed.
 #include "pool_test_support.hpp"
 
+#include <caf/after.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace pool_test;
 using namespace std::chrono_literals;
@@ -24,6 +28,9 @@ struct gate {
   std::deque<std::pair<std::string, backend_done<query_result>>> pending;
   int started = 0;
   int closes_while_running = 0;
+  // Closes wait here until the test completes them (when hold_closes is set).
+  bool hold_closes = false;
+  std::vector<backend_done<bool>> held_closes;
 
   // The SQL of the oldest pending call, once one is pending (empty after hang_guard).
   std::string wait_pending() {
@@ -45,6 +52,22 @@ struct gate {
   int started_count() {
     std::lock_guard lock{m};
     return started;
+  }
+
+  // Waits until a close is held; false after hang_guard.
+  bool wait_close() {
+    std::unique_lock lock{m};
+    return changed.wait_for(lock, hang_guard, [&] { return !held_closes.empty(); });
+  }
+
+  // Completes every held close from this (the test's) thread.
+  void complete_closes() {
+    std::unique_lock lock{m};
+    auto closes = std::move(held_closes);
+    held_closes.clear();
+    lock.unlock();
+    for (auto& done : closes)
+      done(nullptr, true);
   }
 };
 
@@ -73,12 +96,17 @@ public:
   }
 
   void start_close(backend_done<bool> done) override {
+    open_ = false;
     {
       std::lock_guard lock{gate_->m};
       if (!gate_->pending.empty())
         ++gate_->closes_while_running;
+      if (gate_->hold_closes) {
+        gate_->held_closes.push_back(std::move(done));
+        gate_->changed.notify_all();
+        return;
+      }
     }
-    open_ = false;
     done(nullptr, true);
   }
 
@@ -145,4 +173,59 @@ TEST_CASE_METHOD(fixture,
     CHECK(g->closes_while_running == 1);
   }
   g->complete_oldest(); // the late completion finds the actor gone: dropped, nothing breaks
+}
+
+TEST_CASE_METHOD(fixture,
+                 "connection actor: ended by the pool mid-statement, it is down only once the "
+                 "backend's close completed",
+                 "[connection][async][end]") {
+  {
+    std::lock_guard lock{g->m};
+    g->hold_closes = true;
+  }
+  self->monitor(conn);
+  auto a = send_sql(1, "a");
+  CHECK(g->wait_pending() == "a");
+  self->send_exit(conn, connection_end_reason);
+  std::optional<pool_errc> failed;
+  a.receive([](query_result&) {}, [&](caf::error& e) { failed = code(e); });
+  CHECK(failed == pool_errc::connection_lost); // answered before the close completed
+  REQUIRE(g->wait_close());
+  {
+    std::lock_guard lock{g->m};
+    CHECK(g->closes_while_running == 1);
+  }
+  // The late completion of the dropped call changes nothing: no answer, no DOWN yet.
+  g->complete_oldest();
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(200ms) >> [] {});
+  CHECK_FALSE(down);
+  g->complete_closes();
+  self->receive([&](caf::down_msg& msg) { down = msg.source == conn.address(); },
+                caf::after(hang_guard) >> [] {});
+  CHECK(down);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "connection actor: ended by the pool while idle, it is down only once the "
+                 "backend's close completed",
+                 "[connection][async][end]") {
+  {
+    std::lock_guard lock{g->m};
+    g->hold_closes = true;
+  }
+  self->monitor(conn);
+  self->send_exit(conn, connection_end_reason);
+  REQUIRE(g->wait_close());
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(200ms) >> [] {});
+  CHECK_FALSE(down);
+  std::optional<pool_errc> refused; // a statement now starts nothing and is answered
+  send_sql(1, "b").receive([](query_result&) {}, [&](caf::error& e) { refused = code(e); });
+  CHECK(refused == pool_errc::connection_lost);
+  CHECK(g->started_count() == 0);
+  g->complete_closes();
+  self->receive([&](caf::down_msg& msg) { down = msg.source == conn.address(); },
+                caf::after(hang_guard) >> [] {});
+  CHECK(down);
 }

@@ -186,6 +186,84 @@ TEST_CASE_METHOD(fixture, "connection actor: it disconnects when its pool dies",
   CHECK(open_token.use_count() == 1); // the session was closed
 }
 
+// Issue 8, defect 2, at the connection: the pool frees a slot on its connection's DOWN, so the
+// DOWN must come only once the server no longer holds the session. close_delay makes the fake's
+// close end the session that long after it started, as a disconnect's round trip would.
+namespace {
+
+constexpr auto close_delay = std::chrono::milliseconds(300);
+
+struct ending_fixture : fixture {
+  std::shared_ptr<connection_backend> backend;
+  connection_actor conn;
+
+  ending_fixture() {
+    fake_script script;
+    script.open_token = open_token;
+    script.close_delay = close_delay;
+    backend = make_fake_backend(script);
+    conn =
+        spawn_connection(sys, backend, caf::actor_cast<connection_listener>(caf::actor{listener}));
+    open(conn);
+    self->monitor(conn);
+  }
+
+  // Waits for the connection's DOWN: how long it took from `since`, and whether the session
+  // was closed when the DOWN arrived.
+  std::pair<std::chrono::steady_clock::duration, bool>
+  wait_down(std::chrono::steady_clock::time_point since) {
+    bool closed = false;
+    self->receive([&](caf::down_msg& msg) {
+      REQUIRE(msg.source == conn.address());
+      closed = open_token.use_count() == 1;
+    });
+    return {std::chrono::steady_clock::now() - since, closed};
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(ending_fixture,
+                 "connection actor: ended by the pool while idle, it is down only once its "
+                 "session is closed",
+                 "[connection][end]") {
+  REQUIRE(open_token.use_count() == 2);
+  auto since = std::chrono::steady_clock::now();
+  self->send_exit(conn, connection_end_reason);
+  // A request that arrives while it closes starts nothing and is answered.
+  caf::error refused;
+  self->request(conn, hang_guard, validate_atom::value)
+      .receive([](bool) { FAIL("validated while closing"); }, [&](caf::error& e) { refused = e; });
+  CHECK(code(refused) == pool_errc::connection_lost);
+  auto [took, closed] = wait_down(since);
+  CHECK(closed);
+  CHECK(took >= close_delay);
+}
+
+TEST_CASE_METHOD(ending_fixture,
+                 "connection actor: ended by the pool mid-statement, it answers, then is down "
+                 "only once its session is closed",
+                 "[connection][end]") {
+  // Sent before the exit, so the statement runs when the exit arrives (one sender, in order).
+  auto running = self->request(conn, hang_guard, execute_atom::value, std::uint64_t{1},
+                               std::string("sleep 60000"));
+  auto since = std::chrono::steady_clock::now();
+  self->send_exit(conn, connection_end_reason);
+  auto later = self->request(conn, hang_guard, execute_atom::value, std::uint64_t{1},
+                             std::string("SELECT 1"));
+  caf::error lost, refused;
+  running.receive([](query_result&) { FAIL("the statement completed"); },
+                  [&](caf::error& e) { lost = e; });
+  later.receive([](query_result&) { FAIL("a statement ran while closing"); },
+                [&](caf::error& e) { refused = e; });
+  CHECK(code(lost) == pool_errc::connection_lost); // at once, not after the sleep
+  CHECK(code(refused) == pool_errc::connection_lost);
+  auto [took, closed] = wait_down(since);
+  CHECK(closed);
+  CHECK(took >= close_delay);
+  CHECK(took < std::chrono::seconds(10)); // the sleep was cut short
+}
+
 TEST_CASE_METHOD(fixture, "connection actor: a failed open names the cause", "[connection]") {
   fake_script script;
   script.fail_open = true;

@@ -24,14 +24,19 @@ TEST_CASE_METHOD(fixture,
                  "pool: a reset that outlives reset_timeout never lets the server hold more "
                  "than max_size sessions",
                  "[pool][defect2]") {
-  plan->block_for = 300ms; // every call of the backend blocks this long
+  plan->block_for = 300ms;   // every call of the backend but close takes this long
+  plan->close_delay = 600ms; // and a close ends the session this long after it started
   auto pool = start(blocking_pool());
   auto first = must_borrow(self, pool);
   REQUIRE(execute(self, first, "dirty").result);
   // The connection is busy for 300 ms more when the pool's reset reaches it (a SELECT 1 from
-  // elsewhere queues first), so the reset outlives reset_timeout by far: the pool kills the
-  // connection at 50 ms, and the kill takes effect only when the blocking calls are done
-  // (~600 ms). Until then the server still holds its session: no replacement may open.
+  // elsewhere queues first), so the reset outlives reset_timeout by far: the pool ends the
+  // connection at 50 ms. The connection actor traps that, cuts its running call short and
+  // closes its session, and goes down only once the close is done: 600 ms later here, as a
+  // disconnect's round trip or a server noticing a dropped socket. Until then the server still
+  // holds the session, so no replacement may open. A pool that freed the slot on an early
+  // DOWN would open one now, and its open (300 ms) ends well inside the close's 600 ms: the
+  // server would hold 2 sessions.
   caf::anon_send(first.connection, validate_atom::value);
   give_back(self, pool, first);
   caf::scoped_actor other{sys};
@@ -56,6 +61,7 @@ TEST_CASE_METHOD(fixture,
 TEST_CASE_METHOD(fixture, "pool: shutdown answers only once every connection is down",
                  "[pool][shutdown]") {
   plan->block_for = 300ms;
+  plan->close_delay = 300ms; // each session ends only this long after its close started
   auto pool = start(blocking_pool());
   auto held = must_borrow(self, pool);
   // A statement runs when shutdown starts; its borrower never gives the lease back.
