@@ -78,6 +78,8 @@ using pool_actor = connection_listener::extend<
 // A supervisor's deadline for a pool's shutdown should be this plus its own slack.
 caf::timespan shutdown_bound(const pool_config& config);
 
+// config.name names the pool in its stats and acquire-timeout errors (the supervisor sets it
+// to the pool's label when the runtime's config has none).
 pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
                       backend_factory make_backend);
 

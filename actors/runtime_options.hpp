@@ -8,6 +8,8 @@
 // DBT_CONN_POOL_SIZE, else 5. `--exapool.admin-port=7433` turns on the admin endpoint that
 // `exapool stats` reads (the actor system then needs CAF's io middleman: load_admin_middleman).
 // `--exapool.io-threads=2` sets the threads every real connection's network I/O runs on.
+// `--exapool.pool-name=orders` names the pools; `--exapool.initialization-fail-timeout=10s`
+// lets prewarm wait that long for a first connection before it throws the cause.
 #pragma once
 
 #include "actors/runtime.hpp"
@@ -34,9 +36,11 @@ public:
   // parsing and before making the actor system from this config.
   void load_admin_middleman();
 
-  pool_config pool{};           // bound to the options; max_size 0 means "from the environment"
-  supervisor_limits limits{};   // bound to the options: pools, idle eviction, restart intensity
-  std::size_t io_threads = 1;   // bound to exapool.io-threads (runtime_config::io_threads)
+  pool_config pool{};         // bound to the options; max_size 0 means "from the environment"
+  supervisor_limits limits{}; // bound to the options: pools, idle eviction, restart intensity
+  std::size_t io_threads = 1; // bound to exapool.io-threads (runtime_config::io_threads)
+  // bound to exapool.initialization-fail-timeout (runtime_config::initialization_fail_timeout)
+  caf::timespan initialization_fail_timeout = runtime_config{}.initialization_fail_timeout;
   std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
 };

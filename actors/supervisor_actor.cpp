@@ -95,6 +95,11 @@ struct supervisor_state {
 
 using supervisor_pointer = supervisor_impl::stateful_pointer<supervisor_state>;
 
+// The name of the pool with this label: the configured one, else the label.
+std::string pool_name(const supervisor_state& st, const std::string& label) {
+  return st.config.pool.name.empty() ? label : st.config.pool.name;
+}
+
 caf::error refused_while_draining() {
   return make_error(pool_errc::shutting_down,
                     "the runtime is shutting down: no new pools, borrows or prewarms");
@@ -105,7 +110,9 @@ caf::error refused_while_draining() {
 pool_actor start_pool(supervisor_pointer self, const pool_key& key, backend_factory make_backend,
                       std::string label) {
   auto& st = self->state;
-  auto handle = spawn_pool(self->system(), key, st.config.pool, make_backend);
+  auto config = st.config.pool;
+  config.name = pool_name(st, label);
+  auto handle = spawn_pool(self->system(), key, config, make_backend);
   self->monitor(handle);
   st.keys_by_address[handle.address()] = key;
   st.pools[key] = pool_entry{handle, std::move(make_backend), std::move(label), st.now(), 0};
@@ -532,6 +539,7 @@ void pool_drained(supervisor_pointer self, const pool_key& key, const std::strin
   pool_stats gone;
   gone.key = key;
   gone.label = label;
+  gone.name = pool_name(st, label);
   st.final_stats.push_back(std::move(gone));
 }
 
