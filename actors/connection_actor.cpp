@@ -146,16 +146,16 @@ caf::error to_pool_error(const exasol::error& e) {
   if (was_aborted(e)) {
     if (!e.sql_code().empty() && text.find(e.sql_code()) == std::string::npos)
       text = "[" + e.sql_code() + "] " + text;
-    return make_error(pool_errc::statement_aborted, "statement aborted: " + text);
+    return make_error(pool_errc::statement_aborted, "statement aborted: " + text, e.sql_code());
   }
   switch (e.kind()) {
   case exasol::error_kind::server:
     // Name the sqlCode once (the real client's text usually carries it already).
     if (!e.sql_code().empty() && text.find(e.sql_code()) == std::string::npos)
       text = "[" + e.sql_code() + "] " + text;
-    return make_error(pool_errc::server_error, text);
+    return make_error(pool_errc::server_error, text, e.sql_code());
   case exasol::error_kind::auth:
-    return make_error(pool_errc::authentication_failed, text);
+    return make_error(pool_errc::authentication_failed, text, e.sql_code());
   case exasol::error_kind::config:
     return make_error(pool_errc::invalid_config, text);
   case exasol::error_kind::result_too_large:
@@ -181,6 +181,19 @@ bool is_session_limit(const exasol::error& e) {
   return e.kind() == exasol::error_kind::auth && contains_ignoring_case(e.what(), "session limit");
 }
 
+// How to fix a certificate the TLS rules refuse (appended to the client's text).
+std::string untrusted_hint(const exasol::error& e) {
+  if (e.kind() == exasol::error_kind::fingerprint_mismatch)
+    return ". Hint: the server's certificate is not the pinned one; if it was replaced on "
+           "purpose, pin the new fingerprint in the DSN (host/FINGERPRINT:port), else check "
+           "that this is the server you meant";
+  if (contains_ignoring_case(e.what(), "certificate"))
+    return ". Hint: the server's certificate is not trusted (a self-signed one, as Exasol's "
+           "default is, never is); pin its SHA-256 fingerprint in the DSN "
+           "(host/FINGERPRINT:port) or give the CA that signed it (credentials::ca_file)";
+  return ". Hint: check that the port serves TLS and that the server's certificate is trusted";
+}
+
 // A failed open names why; an authentication failure and an untrusted certificate keep their
 // own codes so that the pool can stop retrying, and a session-limit refusal its own so that the
 // pool keeps serving.
@@ -190,8 +203,8 @@ caf::error to_open_error(const exasol::error& e) {
   if (e.kind() == exasol::error_kind::auth)
     return make_error(pool_errc::authentication_failed, e.what());
   if (e.kind() == exasol::error_kind::tls || e.kind() == exasol::error_kind::fingerprint_mismatch)
-    return make_error(pool_errc::untrusted_server,
-                      std::string(exasol::to_string(e.kind())) + ": " + e.what());
+    return make_error(pool_errc::untrusted_server, std::string(exasol::to_string(e.kind())) + ": " +
+                                                       e.what() + untrusted_hint(e));
   return make_error(pool_errc::connect_failed,
                     std::string(exasol::to_string(e.kind())) + ": " + e.what());
 }

@@ -162,6 +162,7 @@ pool_stats snapshot(const pool_state& st) {
   using phase = pool_core::phase;
   pool_stats out;
   out.key = st.key;
+  out.name = st.config.name;
   out.borrowed = c.borrowed;
   out.returned = c.returned;
   out.opened = c.opened;
@@ -313,7 +314,11 @@ void fail_waiter(pool_pointer self, const effect& e) {
   auto i = st.waits.find(e.waiter);
   if (i == st.waits.end())
     return;
-  auto err = make_error(code_of(e.code), e.text);
+  // An acquire timeout names the pool: the service's logs then say which pool ran dry.
+  auto err =
+      e.code == pool_core::refusal::acquire_timeout
+          ? make_error(pool_errc::acquire_timeout, "pool \"" + st.config.name + "\": " + e.text)
+          : make_error(code_of(e.code), e.text);
   if (auto* borrow = std::get_if<caf::typed_response_promise<lease>>(&i->second))
     borrow->deliver(err);
   else
@@ -326,7 +331,10 @@ void answer_prewarm(pool_pointer self, effect& e) {
   auto i = st.prewarms.find(e.job);
   if (i == st.prewarms.end())
     return;
-  i->second.deliver(prewarm_report{e.requested, e.opened, std::move(e.failures)});
+  prewarm_report report{e.requested, e.opened, std::move(e.failures)};
+  if (report.opened == 0 && !report.failures.empty())
+    report.cause = e.code == pool_core::refusal::none ? pool_errc::connect_failed : code_of(e.code);
+  i->second.deliver(std::move(report));
   st.prewarms.erase(i);
 }
 

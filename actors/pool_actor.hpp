@@ -86,6 +86,8 @@ struct pool_log {
   std::string label;
 };
 
+// config.name names the pool in its stats and acquire-timeout errors (the supervisor sets it
+// to the pool's label when the runtime's config has none).
 pool_actor spawn_pool(caf::actor_system& sys, pool_key key, pool_config config,
                       backend_factory make_backend, pool_log log = {});
 

@@ -401,6 +401,7 @@ void pool_core::finish_prewarm(job_id job, const std::string* failure) {
   e.requested = i->requested;
   e.opened = i->opened;
   e.failures = std::move(i->failures);
+  e.code = refused_; // why nothing opens, when the server refused credentials or certificate
   effects_.push_back(std::move(e));
   prewarm_jobs_.erase(i);
 }
@@ -902,25 +903,39 @@ pool_core::job_id pool_core::prewarm(time_point now, std::size_t n) {
   prewarm_job job{next_job_++};
   job.requested = n;
   auto target = std::min(n, config_.max_size);
-  auto have = live();
-  job.opened = std::min(have, target);
+  // Open connections count; one still opening counts only once it opened: this job adopts it
+  // (its outcome finishes the job), unless another prewarm already waits for it.
+  auto opening = count(phase::opening);
+  job.opened = std::min(live() - opening, target);
+  std::size_t adopted = 0;
+  for (slot_id s = 0; s < slots_.size() && job.opened + adopted < target; ++s) {
+    if (slots_[s].state != phase::opening)
+      continue;
+    if (slots_[s].prewarm_job == 0) {
+      slots_[s].prewarm_job = job.id;
+      ++adopted;
+    } else {
+      ++job.opened; // another prewarm's: reported there
+    }
+  }
   for (std::size_t i = target; i < n; ++i)
     job.failures.push_back("beyond max_size " + std::to_string(config_.max_size));
   auto cap = effective_cap(now);
   auto room = cap - std::min(cap, total());
-  auto to_open = std::min(target - job.opened, room);
-  for (std::size_t i = job.opened + to_open; i < target; ++i)
+  auto to_open = std::min(target - job.opened - adopted, room);
+  for (std::size_t i = job.opened + adopted + to_open; i < target; ++i)
     job.failures.push_back("no room: " + counts_text());
-  if (to_open == 0) {
+  if (to_open + adopted == 0) {
     effect e{effect::kind::prewarm_done};
     e.job = job.id;
     e.requested = job.requested;
     e.opened = job.opened;
     e.failures = std::move(job.failures);
+    e.code = refused_;
     effects_.push_back(std::move(e));
     return job.id;
   }
-  job.pending = to_open;
+  job.pending = to_open + adopted;
   auto id = job.id;
   prewarm_jobs_.push_back(std::move(job));
   for (std::size_t i = 0; i < to_open; ++i)

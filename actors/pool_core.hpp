@@ -117,7 +117,8 @@ public:
       serve,         // `waiter` gets `lease_id` on `slot`
       fail,          // `waiter` gets the error `code`, `text`
       arm_timer,     // call timer() at `deadline` (an earlier call does no harm)
-      prewarm_done,  // answer prewarm `job`: requested, opened, failures
+      prewarm_done,  // answer prewarm `job`: requested, opened, failures, and `code`: the
+                     // refusal in force (authentication_failed, untrusted_server) or none
       shutdown_done, // answer every shutdown: ok, or `text` names what did not end
       log,           // log `text` at `level`; `borrower` (if not 0) is named after it
     };
@@ -174,8 +175,9 @@ public:
   void borrower_gave_up(time_point now, borrower_id who);
   void timer(time_point now);
   void tick(time_point now);
-  // Opens connections until n are live, within max_size; answered by prewarm_done (maybe at
-  // once). Returns the job id, 0 when refused (shutting down: prewarm_done is not emitted).
+  // Opens connections until n are open, within max_size; answered by prewarm_done (maybe at
+  // once) once each has opened or failed: one already opening (min_idle's) is waited for.
+  // Returns the job id, 0 when refused (shutting down: prewarm_done is not emitted).
   job_id prewarm(time_point now, std::size_t n);
   void shutdown(time_point now);
 

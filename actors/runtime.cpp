@@ -2,6 +2,7 @@
 
 #include "actors/request_errors.hpp"
 #include "integration/exasol/io_threads.hpp"
+#include "messages/stats_json.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -13,7 +14,9 @@
 #include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 
+#include <algorithm>
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace exapool {
@@ -22,7 +25,7 @@ namespace {
 
 std::string render_exapool(std::uint8_t code, caf::atom_value, const caf::message& context) {
   std::string text = "exapool " + to_string(static_cast<pool_errc>(code));
-  if (context.size() == 1 && context.match_element<std::string>(0))
+  if ((context.size() == 1 || context.size() == 2) && context.match_element<std::string>(0))
     text += ": " + context.get_as<std::string>(0);
   return text;
 }
@@ -39,12 +42,26 @@ std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config
   return std::make_unique<exasol::io_threads>(config.io_threads);
 }
 
+// A runtime_config made in code is checked as the options are (runtime_options.cpp).
+runtime_config checked(runtime_config config) {
+  if (config.initialization_fail_timeout.count() < 0)
+    throw runtime_error(pool_errc::invalid_config,
+                        "exapool invalid_config: initialization_fail_timeout "
+                        "(exapool.initialization-fail-timeout) must not be negative (0: no check)");
+  if (!config.pool.name.empty())
+    if (auto err = check_pool_name(config.pool.name, "pool_config::name (exapool.pool-name)"))
+      throw runtime_error(pool_errc::invalid_config, "exapool invalid_config: " + context_of(err));
+  return config;
+}
+
 [[noreturn]] void throw_error(caf::actor_system& sys, const caf::error& err) {
   auto code = code_of(err);
   if (code == pool_errc::none)
     throw runtime_error(pool_errc::none, "exapool: " + sys.render(err));
-  auto context = context_of(err);
-  throw runtime_error(code, "exapool " + to_string(code) + (context.empty() ? "" : ": ") + context);
+  auto info = info_of(err);
+  throw runtime_error(code,
+                      "exapool " + to_string(code) + (info.text.empty() ? "" : ": ") + info.text,
+                      std::move(info.sql_code));
 }
 
 } // namespace
@@ -59,8 +76,8 @@ runtime_config runtime_config::from_environment() {
   return config;
 }
 
-runtime_error::runtime_error(pool_errc code, const std::string& text)
-    : std::runtime_error(text), code_(code) {}
+runtime_error::runtime_error(pool_errc code, const std::string& text, std::string sql_code)
+    : std::runtime_error(text), code_(code), sql_code_(std::move(sql_code)) {}
 
 void runtime::configure(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, render_exapool);
@@ -81,7 +98,7 @@ void runtime::configure(caf::actor_system_config& cfg) {
 }
 
 runtime::runtime(runtime_config config)
-    : config_(std::move(config)), io_(make_io_threads(config_)) {
+    : config_(checked(std::move(config))), io_(make_io_threads(config_)) {
   own_config_ = std::make_unique<caf::actor_system_config>();
   configure(*own_config_);
   if (config_.scheduler_threads > 0)
@@ -91,16 +108,18 @@ runtime::runtime(runtime_config config)
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);
   system_ = own_system_.get();
   start();
+  prewarm_at_start();
 }
 
 runtime::runtime(caf::actor_system& system, runtime_config config)
-    : config_(std::move(config)), io_(make_io_threads(config_)), system_(&system) {
+    : config_(checked(std::move(config))), io_(make_io_threads(config_)), system_(&system) {
   if (config_.admin_port && !system.has_middleman())
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: exapool.admin-port needs CAF's io middleman in "
                         "the actor system: call cfg.load<caf::io::middleman>() on its "
                         "actor_system_config before making it");
   start();
+  prewarm_at_start();
 }
 
 void runtime::start() {
@@ -121,6 +140,18 @@ void runtime::start() {
     stop_admin();
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     supervisor_ = nullptr;
+    throw;
+  }
+}
+
+// No destructor runs after a throwing constructor: a failed prewarm stops what started (the
+// pools, the supervisor, an own actor system) before the error leaves the constructor.
+void runtime::prewarm_at_start() {
+  try {
+    for (const auto& creds : config_.prewarm_at_start)
+      prewarm(creds, std::max<std::size_t>(config_.pool.min_idle, 1));
+  } catch (...) {
+    stop();
     throw;
   }
 }
@@ -151,6 +182,12 @@ std::uint16_t runtime::admin_port() const {
 // then the pool stops), the supervisor stops, the actors are gone, and only then the I/O
 // threads stop (their destructor stops the io_context and joins them).
 runtime::~runtime() {
+  stop();
+}
+
+void runtime::stop() noexcept {
+  if (!supervisor_)
+    return; // stopped already (a constructor that failed to prewarm)
   stop_admin();
   bool closed = true;
   try {
@@ -260,11 +297,43 @@ exasol::result_set runtime::query(const credentials& creds, const std::string& s
   });
 }
 
+// initialization_fail_timeout: the first attempt opens n at once; while none opened, one
+// probe at a time after the pool's backoff (initial, doubling to max) until the time is up.
+// A refusal by the server (credentials, certificate) is not waited out.
 prewarm_report runtime::prewarm(const credentials& creds, std::size_t n) {
-  auto timeout = (creds.connect_timeout + config_.pool.validation_timeout) *
-                     static_cast<long>(std::max<std::size_t>(n, 1)) +
-                 2 * config_.slack;
-  return ask<prewarm_report>(timeout, prewarm_atom::value, creds, n);
+  using clock = std::chrono::steady_clock;
+  auto once = [&](std::size_t k) {
+    auto timeout = (creds.connect_timeout + config_.pool.validation_timeout) *
+                       static_cast<long>(std::max<std::size_t>(k, 1)) +
+                   2 * config_.slack;
+    return ask<prewarm_report>(timeout, prewarm_atom::value, creds, k);
+  };
+  auto limit = config_.initialization_fail_timeout;
+  auto deadline = clock::now() + limit;
+  auto report = once(n);
+  if (limit.count() <= 0)
+    return report;
+  auto pause = config_.pool.backoff_initial;
+  while (report.opened == 0 && !report.failures.empty()) {
+    auto now = clock::now();
+    bool refused = report.cause == pool_errc::authentication_failed ||
+                   report.cause == pool_errc::untrusted_server;
+    if (refused || now >= deadline) {
+      auto code = report.cause == pool_errc::none ? pool_errc::connect_failed : report.cause;
+      auto why = refused ? std::string("the server refused it")
+                         : "none within " + describe_span(limit) +
+                               " (exapool.initialization-fail-timeout)";
+      throw runtime_error(code, "exapool " + to_string(code) + ": prewarm: no connection for " +
+                                    pool_label(creds) + " opened, " + why +
+                                    "; last failure: " + report.failures.back());
+    }
+    std::this_thread::sleep_for(std::min<clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, config_.pool.backoff_max);
+    report = once(1); // one probe, then the rest
+    if (report.opened > 0 && n > 1)
+      report = once(n);
+  }
+  return report;
 }
 
 prewarm_report runtime::prewarm(const credentials& creds) {

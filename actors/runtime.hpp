@@ -63,21 +63,41 @@ struct runtime_config {
   // No authentication: keep the default loopback address unless the network is trusted.
   std::optional<std::uint16_t> admin_port;
   std::string admin_host = "127.0.0.1";
+  // HikariCP's initializationFailTimeout (exapool.initialization-fail-timeout), for prewarm
+  // and the pools opened at start: > 0, the first connection of the pool may take this long
+  // (retried with the pool's backoff); if none opened by then, prewarm throws runtime_error
+  // with the cause (connect_failed naming the last failure). A refusal by the server is not
+  // waited out: rejected credentials (authentication_failed) or a certificate the TLS rules
+  // refuse (untrusted_server) fail at once. 0: no check, prewarm answers its report whatever
+  // opened. Default 1 ms, as HikariCP's: one attempt, no waiting. Negative is refused.
+  caf::timespan initialization_fail_timeout = std::chrono::milliseconds(1);
+  // Pools opened when the runtime starts: the constructor prewarms each to max(min_idle, 1)
+  // connections under initialization_fail_timeout and throws runtime_error with the cause
+  // (after stopping what it started) when one cannot open its first connection.
+  std::vector<credentials> prewarm_at_start;
 
   // pool.max_size from EXAPOOL_POOL_SIZE, else DBT_CONN_POOL_SIZE, else 5. Throws
   // runtime_error (invalid_config, naming the variable) for a bad value.
   static runtime_config from_environment();
 };
 
-// A failed blocking call: the exapool error code and a text naming the problem (never a
-// secret).
+// A failed blocking call: the exapool error code (the kind of failure), the server's sqlCode
+// and a text naming the problem (never a secret).
+//   try { rt.execute(creds, sql); }
+//   catch (const exapool::runtime_error& e) {
+//     if (e.code() == exapool::pool_errc::server_error && e.sql_code() == "42000") ...
+//   }
 class runtime_error : public std::runtime_error {
 public:
-  runtime_error(pool_errc code, const std::string& text);
+  runtime_error(pool_errc code, const std::string& text, std::string sql_code = {});
   pool_errc code() const { return code_; }
+  // The sqlCode the server answered with ("42000", "R0003", ...); empty when the failure did
+  // not come from the server with one (acquire_timeout, connect_failed, ...).
+  const std::string& sql_code() const { return sql_code_; }
 
 private:
   pool_errc code_;
+  std::string sql_code_;
 };
 
 class runtime {
@@ -114,6 +134,9 @@ public:
   // wait at most the pool's timeouts plus the slack.
   query_result execute(const credentials& creds, const std::string& sql);
   exasol::result_set query(const credentials& creds, const std::string& sql);
+  // Opens connections until n are open, within max_size; the report says how many opened and
+  // why others failed. With initialization_fail_timeout > 0 (the default) a pool that cannot
+  // open a single connection throws runtime_error with the cause (see runtime_config).
   prewarm_report prewarm(const credentials& creds, std::size_t n);
   prewarm_report prewarm(const credentials& creds); // n from the environment (see supervisor)
   pool_stats stats(const credentials& creds);
@@ -128,6 +151,8 @@ public:
 
 private:
   void start();
+  void prewarm_at_start();
+  void stop() noexcept;
   void start_admin();
   void stop_admin();
   template <class T, class... Ts> T ask(caf::timespan timeout, const Ts&... xs);

@@ -15,6 +15,8 @@ void check(bool ok, const std::string& what) {
 runtime_system_config::runtime_system_config() {
   pool.max_size = 0;
   opt_group{custom_options_, "exapool"}
+      .add(pool.name, "pool-name",
+           "the pool's name in stats and error texts (default: user@host:port/schema)")
       .add(pool.max_size, "max-size",
            "connections per pool, idle + leased + opening (default: EXAPOOL_POOL_SIZE, "
            "DBT_CONN_POOL_SIZE, else 5)")
@@ -50,6 +52,9 @@ runtime_system_config::runtime_system_config() {
       .add(log_level, "log-level",
            "pool events logged to stderr: trace, debug, info, warn, "
            "error or off")
+      .add(initialization_fail_timeout, "initialization-fail-timeout",
+           "prewarm fails with the cause when no connection opens within this (0: no check; "
+           "default 1ms: one attempt)")
       .add(io_threads, "io-threads",
            "threads all real connections' network I/O runs on, however many there are (>= 1)")
       .add(admin_port, "admin-port",
@@ -65,6 +70,10 @@ runtime_config runtime_system_config::to_runtime_config() const {
   std::size_t size = config.pool.max_size;
   config.pool = pool;
   config.pool.max_size = pool.max_size == 0 ? size : pool.max_size;
+  // Set at all (even to ""), the name must be a valid one; unset, the pool's label names it.
+  if (caf::get_if(&content, "exapool.pool-name") != nullptr || !config.pool.name.empty())
+    if (auto err = check_pool_name(config.pool.name, "exapool.pool-name"))
+      throw runtime_error(pool_errc::invalid_config, "exapool invalid_config: " + context_of(err));
   check(config.pool.max_size <= max_pool_size,
         "exapool.max-size=" + std::to_string(config.pool.max_size) +
             " is too large (at most 1000)");
@@ -99,6 +108,9 @@ runtime_config runtime_system_config::to_runtime_config() const {
   check(level.has_value(), "exapool.log-level='" + log_level +
                                "' is not a level: use trace, debug, info, warn, error or off");
   config.log.level = *level;
+  check(initialization_fail_timeout.count() >= 0,
+        "exapool.initialization-fail-timeout must not be negative (0: no check)");
+  config.initialization_fail_timeout = initialization_fail_timeout;
   check(io_threads >= 1, "exapool.io-threads must be at least 1");
   config.io_threads = io_threads;
   check(!admin_host.empty(), "exapool.admin-host must not be empty");

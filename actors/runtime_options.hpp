@@ -8,6 +8,8 @@
 // DBT_CONN_POOL_SIZE, else 5. `--exapool.admin-port=7433` turns on the admin endpoint that
 // `exapool stats` reads (the actor system then needs CAF's io middleman: load_admin_middleman).
 // `--exapool.io-threads=2` sets the threads every real connection's network I/O runs on.
+// `--exapool.pool-name=orders` names the pools; `--exapool.initialization-fail-timeout=10s`
+// lets prewarm wait that long for a first connection before it throws the cause.
 #pragma once
 
 #include "actors/runtime.hpp"
@@ -38,7 +40,9 @@ public:
   supervisor_limits limits{};     // bound to the options: pools, idle eviction, restart intensity
   std::size_t io_threads = 1;     // bound to exapool.io-threads (runtime_config::io_threads)
   std::string log_level = "info"; // bound to exapool.log-level (runtime_config::log)
-  std::uint16_t admin_port = 0;   // 0: no admin endpoint
+  // bound to exapool.initialization-fail-timeout (runtime_config::initialization_fail_timeout)
+  caf::timespan initialization_fail_timeout = runtime_config{}.initialization_fail_timeout;
+  std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
 };
 

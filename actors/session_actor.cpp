@@ -211,7 +211,7 @@ void statement(session_pointer self, std::string sql, Promise rp, Convert conver
                auto held = *self->state.transaction;
                self->state.transaction.reset();
                give_back(self, held.pool, held.granted.id);
-               fail(make_error(code, "transaction aborted: " + context_of(err)));
+               fail(make_error(code, "transaction aborted: " + context_of(err), sql_code_of(err)));
                return;
              }
              fail(std::move(err));

@@ -95,6 +95,11 @@ struct supervisor_state {
 
 using supervisor_pointer = supervisor_impl::stateful_pointer<supervisor_state>;
 
+// The name of the pool with this label: the configured one, else the label.
+std::string pool_name(const supervisor_state& st, const std::string& label) {
+  return st.config.pool.name.empty() ? label : st.config.pool.name;
+}
+
 caf::error refused_while_draining() {
   return make_error(pool_errc::shutting_down,
                     "the runtime is shutting down: no new pools, borrows or prewarms");
@@ -105,8 +110,12 @@ caf::error refused_while_draining() {
 pool_actor start_pool(supervisor_pointer self, const pool_key& key, backend_factory make_backend,
                       std::string label) {
   auto& st = self->state;
+  auto config = st.config.pool;
+  config.name = pool_name(st, label);
+  // One name may be configured for every pool: the label tells them apart in the log.
+  auto log_label = config.name == label ? label : config.name + " (" + label + ")";
   auto handle =
-      spawn_pool(self->system(), key, st.config.pool, make_backend, pool_log{st.config.log, label});
+      spawn_pool(self->system(), key, config, make_backend, pool_log{st.config.log, log_label});
   self->monitor(handle);
   st.keys_by_address[handle.address()] = key;
   st.pools[key] = pool_entry{handle, std::move(make_backend), std::move(label), st.now(), 0};
@@ -533,6 +542,7 @@ void pool_drained(supervisor_pointer self, const pool_key& key, const std::strin
   pool_stats gone;
   gone.key = key;
   gone.label = label;
+  gone.name = pool_name(st, label);
   st.final_stats.push_back(std::move(gone));
 }
 

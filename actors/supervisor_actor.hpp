@@ -50,7 +50,9 @@ using supervisor_actor = caf::typed_actor<
     // gone (kill) and starts a fresh pool at once, without waiting for the down message.
     caf::replies_to<pool_atom, credentials, pool_actor>::with<pool_actor>,
     // Opens n connections for these credentials (within the pool's max_size) and reports how
-    // many opened and why the others failed.
+    // many opened and why the others failed (prewarm_report::cause: the kind, when none
+    // opened). One attempt each: initialization_fail_timeout's retries and error are the
+    // runtime's (runtime::prewarm).
     caf::replies_to<prewarm_atom, credentials, std::size_t>::with<prewarm_report>,
     // The same with n from pool_size_from_environment(): EXAPOOL_POOL_SIZE, else
     // DBT_CONN_POOL_SIZE, else 5; an invalid value is an invalid_config error naming it.

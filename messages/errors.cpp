@@ -47,13 +47,33 @@ pool_errc code_of(const caf::error& err) {
   return static_cast<pool_errc>(err.code());
 }
 
+caf::error make_error(pool_errc code, std::string context, std::string sql_code) {
+  if (sql_code.empty())
+    return make_error(code, std::move(context));
+  return caf::error{static_cast<std::uint8_t>(code), error_category,
+                    caf::make_message(std::move(context), std::move(sql_code))};
+}
+
 std::string context_of(const caf::error& err) {
   if (!err)
     return {};
   const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+  if ((ctx.size() == 1 || ctx.size() == 2) && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);
   return {};
+}
+
+std::string sql_code_of(const caf::error& err) {
+  if (!err || err.category() != error_category)
+    return {};
+  const auto& ctx = err.context();
+  if (ctx.size() == 2 && ctx.match_element<std::string>(0) && ctx.match_element<std::string>(1))
+    return ctx.get_as<std::string>(1);
+  return {};
+}
+
+error_info info_of(const caf::error& err) {
+  return error_info{code_of(err), sql_code_of(err), context_of(err)};
 }
 
 } // namespace exapool

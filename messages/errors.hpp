@@ -1,5 +1,7 @@
 // Error codes of the pool runtime, registered with CAF under the category "exapool". The
 // context text of every error names the problem; it never contains a password or token.
+// An error's context is its text, and for an error the server answered with a sqlCode, that
+// sqlCode as a second field: read both with info_of (or code_of and context_of).
 #pragma once
 
 #include <caf/atom.hpp>
@@ -46,9 +48,32 @@ inline caf::error make_error(pool_errc code, std::string context) {
                     caf::make_message(std::move(context))};
 }
 
+// An error the server answered with: its sqlCode ("42000", "R0003", "08004", ...) travels as a
+// field of its own beside the text (empty sql_code: the same as make_error(code, context)).
+caf::error make_error(pool_errc code, std::string context, std::string sql_code);
+
 // The code of an exapool error, or none for an error of another category.
 pool_errc code_of(const caf::error& err);
 // The context text of an error made by make_error (empty when there is none).
 std::string context_of(const caf::error& err);
+// The sqlCode the server answered with; empty when the error did not come from the server
+// with one (a pool error such as acquire_timeout, a lost connection, an error of another
+// category).
+std::string sql_code_of(const caf::error& err);
+
+// What actor code needs to act on a failed request: the kind of failure, the server's
+// sqlCode and the text (never a secret). For example:
+//   self->request(session, t, query_atom::value, sql).then(
+//       [](const exasol::result_set& rows) { ... },
+//       [](const caf::error& err) {
+//         auto info = exapool::info_of(err);
+//         if (info.kind == exapool::pool_errc::server_error && info.sql_code == "42000") ...
+//       });
+struct error_info {
+  pool_errc kind = pool_errc::none; // none: no error, or an error of another category
+  std::string sql_code;             // the server's sqlCode; empty when there is none
+  std::string text;                 // the context text (empty when there is none)
+};
+error_info info_of(const caf::error& err);
 
 } // namespace exapool

@@ -13,6 +13,11 @@
 namespace exapool {
 
 struct pool_config {
+  // The pool's name in its stats and in error texts (exapool.pool-name). Empty: the pool's
+  // label, user@host:port[/schema] (pool_label: no password, token or fingerprint). A runtime
+  // with a name set gives it to every pool it runs (one per credentials); their labels tell
+  // them apart. Printable ASCII, 1 to max_pool_name_length characters (check_pool_name).
+  std::string name;
   // Bounds idle + leased + opening connections at every moment.
   std::size_t max_size = 5;
   // Connections kept open even when idle (topped up in the background).
@@ -58,8 +63,16 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.validation_bypass, x.validation_timeout, x.idle_timeout, x.max_lifetime,
            x.lifetime_jitter, x.keepalive_interval, x.backoff_initial, x.backoff_max,
            x.shutdown_grace, x.reset_timeout, x.close_timeout, x.abort_grace, x.max_waiters,
-           x.leak_detection_threshold);
+           x.leak_detection_threshold, x.name);
 }
+
+// The longest pool name accepted.
+constexpr std::size_t max_pool_name_length = 128;
+
+// No error when `name` may name a pool: 1 to max_pool_name_length printable ASCII characters
+// (letters, digits, punctuation, inner spaces), no leading or trailing space. Else
+// invalid_config with a text naming `option` (how the user set it) and what is wrong.
+caf::error check_pool_name(const std::string& name, const std::string& option);
 
 // The seed's default pool size.
 constexpr std::size_t default_pool_size = 5;

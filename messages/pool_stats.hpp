@@ -15,6 +15,8 @@ struct pool_stats {
   pool_key key;
   // Who the pool serves, for people: user@dsn[/schema] (see pool_label); never a secret.
   std::string label;
+  // The pool's name (pool_config::name, exapool.pool-name); its label when none is set.
+  std::string name;
   // Gauges. total = idle + leased + opening <= max_size, always.
   std::uint64_t total = 0, leased = 0, idle = 0, opening = 0, waiting = 0;
   std::uint64_t max_size = 0;
@@ -38,7 +40,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("pool_stats"), x.key, x.label, x.total, x.leased, x.idle, x.opening,
            x.waiting, x.max_size, x.clients, x.borrowed, x.returned, x.opened, x.closed,
            x.connect_failures, x.validated, x.invalid, x.evicted, x.reclaimed, x.resets,
-           x.timed_out_borrows, x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error);
+           x.timed_out_borrows, x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error, x.name);
 }
 
 } // namespace exapool

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "integration/exasol/values.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
@@ -108,11 +109,15 @@ struct prewarm_report {
   std::size_t requested = 0;
   std::size_t opened = 0;
   std::vector<std::string> failures; // one text per failed connect; never a secret
+  // When none opened: why, as a kind: authentication_failed (the server refused the
+  // credentials), untrusted_server (the TLS rules refused its certificate), else
+  // connect_failed. none when a connection opened.
+  pool_errc cause = pool_errc::none;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prewarm_report& x) {
-  return f(caf::meta::type_name("prewarm_report"), x.requested, x.opened, x.failures);
+  return f(caf::meta::type_name("prewarm_report"), x.requested, x.opened, x.failures, x.cause);
 }
 
 } // namespace exapool

@@ -36,6 +36,7 @@ constexpr std::pair<const char*, duration> durations[] = {
 };
 
 constexpr std::pair<const char*, text> texts[] = {
+    {"name", &pool_stats::name},
     {"label", &pool_stats::label},
     {"last_connect_error", &pool_stats::last_connect_error},
 };

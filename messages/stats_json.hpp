@@ -1,13 +1,15 @@
 // Pool stats as JSON text: what the admin endpoint answers and `exapool stats --stats.json`
 // prints. One place builds and reads it, so the endpoint, the command and the tests agree.
 //
-//   {"pools": [{"key": "<64 hex>", "label": "sys@db1:8563/STAGE", "total": 3, ...,
+//   {"pools": [{"key": "<64 hex>", "name": "orders", "label": "sys@db1:8563/STAGE",
+//               "total": 3, ...,
 //               "wait_p50_us": 12, "wait_p99_us": 950, "wait_max_us": 1200,
 //               "last_connect_error": ""}]}
 //
 // Every pool_stats field appears under its own name; the three wait times are whole
 // microseconds with the suffix _us. Nothing here ever holds a password or token: the label is
-// made by pool_label, the key is an HMAC, and last_connect_error is secret-free by contract.
+// made by pool_label, the name is the configured one or the label, the key is an HMAC, and
+// last_connect_error is secret-free by contract.
 #pragma once
 
 #include "messages/credentials.hpp"

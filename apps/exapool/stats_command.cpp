@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 namespace exapool::cli {
 namespace {
@@ -63,8 +64,11 @@ unsigned long long n(std::uint64_t value) {
 }
 
 void print_pool(const pool_stats& s, std::size_t index, std::size_t count) {
-  std::printf("pool %zu of %zu: %s  (key %.12s)\n", index, count,
-              s.label.empty() ? "(no label)" : s.label.c_str(), s.key.hex.c_str());
+  // The name is the label unless exapool.pool-name set one: then both are shown.
+  std::string who = s.label.empty() ? "(no label)" : s.label;
+  if (!s.name.empty() && s.name != s.label)
+    who = s.name + " (" + who + ")";
+  std::printf("pool %zu of %zu: %s  (key %.12s)\n", index, count, who.c_str(), s.key.hex.c_str());
   std::printf("  connections   %llu of max %llu: leased %llu, idle %llu, opening %llu\n",
               n(s.total), n(s.max_size), n(s.leased), n(s.idle), n(s.opening));
   if (s.clients > 0) // a pool of exapool proxy: its clients, as pgbouncer's SHOW POOLS

@@ -199,3 +199,83 @@ TEST_CASE("TLS refusals happen before any credential reaches the server", "[reli
   CHECK(s.requests == 0);
   rt.shutdown();
 }
+
+// A certificate the TLS rules refuse fails like a wrong password: at once, with
+// untrusted_server and a hint at the fix, not after acquire_timeout (set to 60 s here, so the
+// bound below is a logical one: returning before half of it means the pool did not wait),
+// and the handshakes back off instead of storming the server.
+TEST_CASE("TLS refusals fail fast with untrusted_server and a hint, without a handshake storm",
+          "[reliability][tls]") {
+  exasim::server db{sim_options()};
+  db.start();
+  auto creds = sim_credentials(db);
+  creds.tls = true;
+  creds.password.value = "tls-secret-9913";
+  auto config = fault_config(4);
+  config.pool.acquire_timeout = 60s;
+  const auto logical_bound = config.pool.acquire_timeout / 2;
+  std::string fix;
+  SECTION("a wrong fingerprint") {
+    creds.dsn = "127.0.0.1/" + std::string(64, 'a') + ":" + std::to_string(db.port());
+    fix = "pin the new fingerprint";
+  }
+  SECTION("a self-signed certificate without a fingerprint or CA") {
+    creds.dsn = "127.0.0.1:" + std::to_string(db.port());
+    fix = "pin its SHA-256 fingerprint";
+  }
+  runtime rt{config};
+  auto check_text = [&](const std::string& text) {
+    INFO(text);
+    CHECK(text.find("Hint") != std::string::npos);
+    CHECK(text.find(fix) != std::string::npos);
+    CHECK(text.find("tls-secret-9913") == std::string::npos);
+  };
+
+  // The blocking API.
+  auto start = steady::now();
+  try {
+    rt.query(creds, "SELECT 1");
+    FAIL("the query succeeded over an untrusted certificate");
+  } catch (const runtime_error& e) {
+    CHECK(e.code() == pool_errc::untrusted_server);
+    CHECK(e.sql_code().empty());
+    check_text(e.what());
+  }
+  CHECK(steady::now() - start < logical_bound);
+
+  // A session actor.
+  {
+    caf::scoped_actor self{rt.system()};
+    auto session = rt.spawn_session(creds);
+    caf::error failure;
+    start = steady::now();
+    self->request(session, caf::timespan{2 * config.pool.acquire_timeout}, query_atom::value,
+                  std::string("SELECT 1"))
+        .receive([](exasol::result_set&) { FAIL("the query succeeded"); },
+                 [&](caf::error& err) { failure = err; });
+    CHECK(steady::now() - start < logical_bound);
+    auto info = info_of(failure);
+    CHECK(info.kind == pool_errc::untrusted_server);
+    check_text(info.text);
+    self->send_exit(session, caf::exit_reason::user_shutdown);
+  }
+
+  // Under load: every statement fails at once, and the handshakes back off.
+  auto accepts_before = db.stats().accepts;
+  constexpr auto length = 3s;
+  auto seen = run_load(rt, creds, 16, "SELECT 1", length, 2 * config.pool.acquire_timeout);
+  seen.print("untrusted certificate", std::chrono::duration<double>(length).count());
+  auto handshakes = db.stats().accepts - accepts_before;
+  std::cout << "untrusted certificate: " << handshakes << " connections reached the server in "
+            << std::chrono::duration<double>(length).count() << " s" << std::endl;
+  CHECK(seen.answered == 0);
+  REQUIRE(seen.failed_by_code.size() == 1);
+  CHECK(seen.failed_by_code.begin()->first == "untrusted_server");
+  CHECK(seen.failed() > 10 * static_cast<std::int64_t>(handshakes));
+  CHECK(handshakes <= 40);
+  auto s = db.stats();
+  CHECK(s.sessions_opened == 0);
+  CHECK(s.failed_logins == 0);
+  CHECK(rt.stats(creds).last_connect_error.find("tls-secret-9913") == std::string::npos);
+  rt.shutdown();
+}

@@ -34,6 +34,7 @@ pool_stats distinct_stats(const credentials& creds) {
   pool_stats s;
   s.key = make_pool_key(creds);
   s.label = pool_label(creds);
+  s.name = "orders-pool";
   s.total = 3, s.leased = 1, s.idle = 2, s.opening = 0, s.waiting = 4, s.max_size = 8;
   s.borrowed = 120, s.returned = 119, s.opened = 5, s.closed = 2, s.connect_failures = 6;
   s.validated = 7, s.invalid = 9, s.evicted = 10, s.reclaimed = 11, s.resets = 12;
@@ -76,8 +77,9 @@ TEST_CASE("stats JSON has every field by name and its value", "[stats][json]") {
     CHECK(pool.at(name).to_number<std::int64_t>() == value);
   }
   CHECK(pool.at("last_connect_error").as_string() == "connect_failed: db1:8564 refused");
-  // key, label, last_connect_error and the numbers above: nothing more, nothing less.
-  CHECK(pool.size() == 3 + std::size(expected));
+  CHECK(pool.at("name").as_string() == "orders-pool");
+  // key, name, label, last_connect_error and the numbers above: nothing more, nothing less.
+  CHECK(pool.size() == 4 + std::size(expected));
 }
 
 TEST_CASE("stats JSON never contains a password or token", "[stats][json][secrets]") {
