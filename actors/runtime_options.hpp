@@ -39,6 +39,8 @@ public:
   std::size_t io_threads = 1;   // bound to exapool.io-threads (runtime_config::io_threads)
   std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0; // 0: no metrics endpoint
+  std::string metrics_host = "127.0.0.1";
 };
 
 } // namespace exapool
