@@ -188,6 +188,18 @@ pool_stats snapshot(const pool_state& st) {
   out.wait_p50 = core.wait_percentile(0.50);
   out.wait_p99 = core.wait_percentile(0.99);
   out.wait_max = core.wait_max();
+  out.connect_failures_auth = c.connect_failures_by_cause[0];
+  out.connect_failures_untrusted = c.connect_failures_by_cause[1];
+  out.connect_failures_session_limit = c.connect_failures_by_cause[2];
+  out.connect_failures_other = c.connect_failures_by_cause[3];
+  out.wait_buckets.assign(c.wait_le.begin(), c.wait_le.end());
+  out.wait_count = c.wait_count;
+  out.wait_sum = caf::timespan{static_cast<caf::timespan::rep>(c.wait_sum_ns)};
+  using refusal = pool_core::refusal;
+  out.refused = core.refused() == refusal::authentication_failed ? "authentication_failed"
+                : core.refused() == refusal::untrusted_server    ? "untrusted_server"
+                                                                 : "";
+  out.consecutive_connect_failures = core.consecutive_failures();
   return out;
 }
 

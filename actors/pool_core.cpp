@@ -214,6 +214,11 @@ void pool_core::wait_histogram_add(duration d) {
   ++wait_buckets_[bucket_of(ns)];
   ++wait_count_;
   wait_max_ = std::max(wait_max_, d);
+  ++counters_.wait_count;
+  counters_.wait_sum_ns += ns;
+  for (std::size_t i = 0; i < wait_bucket_count; ++i)
+    if (d <= std::chrono::microseconds(wait_bucket_bounds_us[i]))
+      ++counters_.wait_le[i];
 }
 
 pool_core::duration pool_core::wait_percentile(double p) const {
@@ -438,6 +443,7 @@ void pool_core::opened(time_point now, slot_id s) {
 
 void pool_core::connect_failed(time_point now, open_failure kind, const std::string& text) {
   ++counters_.connect_failures;
+  ++counters_.connect_failures_by_cause[static_cast<std::size_t>(kind)];
   counters_.last_connect_error = text;
   ++consecutive_failures_;
   backoff_ = consecutive_failures_ == 1 ? config_.backoff_initial

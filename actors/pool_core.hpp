@@ -18,6 +18,7 @@
 #pragma once
 
 #include "actors/log.hpp"
+#include "messages/wait_buckets.hpp"
 
 #include <array>
 #include <chrono>
@@ -152,6 +153,13 @@ public:
     std::uint64_t validated = 0, invalid = 0, evicted = 0, reclaimed = 0, resets = 0;
     std::uint64_t timed_out_borrows = 0, aborted = 0, killed = 0, refused_waiters = 0;
     std::string last_connect_error;
+    // Connect failures by cause, indexed by open_failure (auth, untrusted, session_limit,
+    // other); they add up to connect_failures.
+    std::array<std::uint64_t, 4> connect_failures_by_cause{};
+    // Borrow waits for /metrics: how many waited at most each of wait_bucket_bounds_us
+    // (cumulative), how many in all, and their sum.
+    std::array<std::uint64_t, wait_bucket_count> wait_le{};
+    std::uint64_t wait_count = 0, wait_sum_ns = 0;
   };
 
   explicit pool_core(config c);
@@ -201,6 +209,10 @@ public:
   bool shutting_down() const { return shutting_down_; }
   bool shutdown_answered() const { return shutdown_answered_; }
   const counters& stats() const { return counters_; }
+  // Why borrows are refused now (authentication_failed, untrusted_server) or none, and how
+  // many connects failed in a row (0 after a success): what /health judges by.
+  refusal refused() const { return refused_; }
+  std::size_t consecutive_failures() const { return consecutive_failures_; }
   const config& settings() const { return config_; }
   // Borrow wait percentiles (bucketed: within 25 %).
   duration wait_percentile(double p) const;

@@ -1,5 +1,6 @@
 #include "actors/runtime.hpp"
 
+#include "actors/metrics_endpoint.hpp"
 #include "actors/request_errors.hpp"
 #include "integration/exasol/io_threads.hpp"
 #include "messages/stats_json.hpp"
@@ -31,14 +32,15 @@ std::string render_exapool(std::uint8_t code, caf::atom_value, const caf::messag
 }
 
 // The runtime's I/O threads, when its connections use the real client (a custom factory
-// brings its own I/O, so a runtime over fakes starts no thread). 0 threads is refused.
+// brings its own I/O, so a runtime over fakes starts no thread unless it serves metrics).
+// 0 threads is refused.
 std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config) {
   if (config.io_threads == 0)
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: io_threads (exapool.io-threads) must be at "
                         "least 1");
   if (config.make_backend)
-    return nullptr;
+    return config.metrics_port ? std::make_unique<exasol::io_threads>(1) : nullptr;
   return std::make_unique<exasol::io_threads>(config.io_threads);
 }
 
@@ -126,17 +128,21 @@ void runtime::start() {
   supervisor_config sup;
   sup.pool = config_.pool;
   sup.make_backend = config_.make_backend;
-  sup.io = io_.get();
+  sup.io = config_.make_backend ? nullptr : io_.get();
   sup.request_slack = config_.slack;
   sup.limits = config_.limits;
   sup.log = std::make_shared<const logger>(config_.log);
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
-  if (!config_.admin_port)
+  if (!config_.admin_port && !config_.metrics_port)
     return;
   try {
-    start_admin();
+    if (config_.admin_port)
+      start_admin();
+    if (config_.metrics_port)
+      start_metrics();
   } catch (...) {
     // No destructor runs after a throwing constructor: stop what runs, or the system hangs.
+    stop_metrics();
     stop_admin();
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     supervisor_ = nullptr;
@@ -176,6 +182,23 @@ std::uint16_t runtime::admin_port() const {
   return admin_port_;
 }
 
+void runtime::start_metrics() {
+  metrics_ =
+      std::make_unique<metrics_endpoint>(*system_, supervisor_, 2 * config_.slack, io_->executor(),
+                                         config_.metrics_host, *config_.metrics_port);
+}
+
+// Before the actor system and the I/O threads go: no request reaches them afterwards.
+void runtime::stop_metrics() {
+  if (metrics_)
+    metrics_->stop();
+  metrics_.reset();
+}
+
+std::uint16_t runtime::metrics_port() const {
+  return metrics_ ? metrics_->port() : 0;
+}
+
 // The order matters for the I/O threads: a connection's disconnect completes on them, and a
 // connection's backend (held by its actor and its pool) refers to them until it is destroyed.
 // So: shutdown (every pool closes all its connections and confirms once their actors are down,
@@ -188,6 +211,7 @@ runtime::~runtime() {
 void runtime::stop() noexcept {
   if (!supervisor_)
     return; // stopped already (a constructor that failed to prewarm)
+  stop_metrics();
   stop_admin();
   bool closed = true;
   try {

@@ -38,6 +38,8 @@ class io_threads; // integration/exasol/io_threads.hpp: kept out of this header 
 
 namespace exapool {
 
+class metrics_endpoint; // actors/metrics_endpoint.hpp (Boost.Asio)
+
 struct runtime_config {
   pool_config pool;                         // every pool's behaviour
   supervisor_limits limits;                 // how many pools, idle eviction, restart intensity
@@ -75,6 +77,13 @@ struct runtime_config {
   // connections under initialization_fail_timeout and throws runtime_error with the cause
   // (after stopping what it started) when one cannot open its first connection.
   std::vector<credentials> prewarm_at_start;
+  // The metrics endpoint (actors/metrics_endpoint.hpp): when set, the runtime serves /metrics
+  // (Prometheus), /health and /stats over HTTP on metrics_host:metrics_port (0: a free port;
+  // see runtime::metrics_port()), on its I/O threads (a runtime over a custom factory starts
+  // one for it). No authentication: keep the default loopback address unless the network is
+  // trusted.
+  std::optional<std::uint16_t> metrics_port;
+  std::string metrics_host = "127.0.0.1";
 
   // pool.max_size from EXAPOOL_POOL_SIZE, else DBT_CONN_POOL_SIZE, else 5. Throws
   // runtime_error (invalid_config, naming the variable) for a bad value.
@@ -144,6 +153,8 @@ public:
   std::size_t pool_restarts();
   // The port the admin endpoint listens on; 0 when there is none.
   std::uint16_t admin_port() const;
+  // The port the metrics endpoint listens on; 0 when there is none.
+  std::uint16_t metrics_port() const;
   // Drains every pool; afterwards every call fails with shutting_down. Idempotent. Returns only
   // once every pool confirmed that all its connections are closed; throws runtime_error
   // (pool_failed, naming the pools) when one did not within shutdown_deadline().
@@ -155,6 +166,8 @@ private:
   void stop() noexcept;
   void start_admin();
   void stop_admin();
+  void start_metrics();
+  void stop_metrics();
   template <class T, class... Ts> T ask(caf::timespan timeout, const Ts&... xs);
   template <class T, class Request> T ask_session(const credentials& creds, Request request);
 
@@ -168,6 +181,7 @@ private:
   supervisor_actor supervisor_;
   admin_actor admin_;
   std::uint16_t admin_port_ = 0;
+  std::unique_ptr<metrics_endpoint> metrics_;
 };
 
 } // namespace exapool

@@ -1,5 +1,8 @@
 #include "actors/runtime_options.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <caf/io/middleman.hpp>
 
 namespace exapool {
@@ -60,7 +63,11 @@ runtime_system_config::runtime_system_config() {
       .add(admin_port, "admin-port",
            "serve pool stats to `exapool stats` on this TCP port (0: off)")
       .add(admin_host, "admin-host",
-           "address the admin port listens on (no authentication: keep it local)");
+           "address the admin port listens on (no authentication: keep it local)")
+      .add(metrics_port, "metrics-port",
+           "serve /metrics (Prometheus), /health and /stats over HTTP on this TCP port (0: off)")
+      .add(metrics_host, "metrics-host",
+           "IP address the metrics port listens on (no authentication: keep it local)");
   runtime::configure(*this);
 }
 
@@ -117,6 +124,15 @@ runtime_config runtime_system_config::to_runtime_config() const {
   if (admin_port != 0) {
     config.admin_port = admin_port;
     config.admin_host = admin_host;
+  }
+  // An IP address, not a name: the endpoint binds exactly where it is told.
+  in6_addr any{};
+  check(inet_pton(AF_INET, metrics_host.c_str(), &any) == 1 ||
+            inet_pton(AF_INET6, metrics_host.c_str(), &any) == 1,
+        "exapool.metrics-host='" + metrics_host + "' is not an IPv4 or IPv6 address");
+  if (metrics_port != 0) {
+    config.metrics_port = metrics_port;
+    config.metrics_host = metrics_host;
   }
   return config;
 }

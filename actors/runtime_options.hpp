@@ -44,6 +44,8 @@ public:
   caf::timespan initialization_fail_timeout = runtime_config{}.initialization_fail_timeout;
   std::uint16_t admin_port = 0; // 0: no admin endpoint
   std::string admin_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0; // 0: no metrics endpoint
+  std::string metrics_host = "127.0.0.1";
 };
 
 } // namespace exapool

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace exapool {
 
@@ -34,13 +35,30 @@ struct pool_stats {
   // Borrow wait times (time from borrow to lease) over all borrows so far.
   caf::timespan wait_p50{0}, wait_p99{0}, wait_max{0};
   std::string last_connect_error; // never contains a secret
+  // Connect failures by cause (they add up to connect_failures): refused credentials, a
+  // server the TLS rules do not trust, the server's session limit, anything else.
+  std::uint64_t connect_failures_auth = 0, connect_failures_untrusted = 0;
+  std::uint64_t connect_failures_session_limit = 0, connect_failures_other = 0;
+  // Borrow waits as a histogram: wait_buckets[i] borrows waited at most
+  // wait_bucket_bounds_us[i] (messages/wait_buckets.hpp; cumulative), wait_count in all,
+  // wait_sum together.
+  std::vector<std::uint64_t> wait_buckets;
+  std::uint64_t wait_count = 0;
+  caf::timespan wait_sum{0};
+  // For /health: why borrows are refused now ("authentication_failed", "untrusted_server";
+  // empty when they are not) and how many connects failed in a row (0 after a success).
+  std::string refused;
+  std::uint64_t consecutive_connect_failures = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
   return f(caf::meta::type_name("pool_stats"), x.key, x.label, x.total, x.leased, x.idle, x.opening,
            x.waiting, x.max_size, x.clients, x.borrowed, x.returned, x.opened, x.closed,
            x.connect_failures, x.validated, x.invalid, x.evicted, x.reclaimed, x.resets,
-           x.timed_out_borrows, x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error, x.name);
+           x.timed_out_borrows, x.wait_p50, x.wait_p99, x.wait_max, x.last_connect_error, x.name,
+           x.connect_failures_auth, x.connect_failures_untrusted, x.connect_failures_session_limit,
+           x.connect_failures_other, x.wait_buckets, x.wait_count, x.wait_sum, x.refused,
+           x.consecutive_connect_failures);
 }
 
 } // namespace exapool

@@ -18,15 +18,30 @@ using text = std::string pool_stats::*;
 
 // Every field by its JSON name: one list, so writing and reading cannot drift apart.
 constexpr std::pair<const char*, counter> counters[] = {
-    {"total", &pool_stats::total},         {"leased", &pool_stats::leased},
-    {"idle", &pool_stats::idle},           {"opening", &pool_stats::opening},
-    {"waiting", &pool_stats::waiting},     {"max_size", &pool_stats::max_size},
-    {"clients", &pool_stats::clients},     {"borrowed", &pool_stats::borrowed},
-    {"returned", &pool_stats::returned},   {"opened", &pool_stats::opened},
-    {"closed", &pool_stats::closed},       {"connect_failures", &pool_stats::connect_failures},
-    {"validated", &pool_stats::validated}, {"invalid", &pool_stats::invalid},
-    {"evicted", &pool_stats::evicted},     {"reclaimed", &pool_stats::reclaimed},
-    {"resets", &pool_stats::resets},       {"timed_out_borrows", &pool_stats::timed_out_borrows},
+    {"total", &pool_stats::total},
+    {"leased", &pool_stats::leased},
+    {"idle", &pool_stats::idle},
+    {"opening", &pool_stats::opening},
+    {"waiting", &pool_stats::waiting},
+    {"max_size", &pool_stats::max_size},
+    {"clients", &pool_stats::clients},
+    {"borrowed", &pool_stats::borrowed},
+    {"returned", &pool_stats::returned},
+    {"opened", &pool_stats::opened},
+    {"closed", &pool_stats::closed},
+    {"connect_failures", &pool_stats::connect_failures},
+    {"validated", &pool_stats::validated},
+    {"invalid", &pool_stats::invalid},
+    {"evicted", &pool_stats::evicted},
+    {"reclaimed", &pool_stats::reclaimed},
+    {"resets", &pool_stats::resets},
+    {"timed_out_borrows", &pool_stats::timed_out_borrows},
+    {"connect_failures_auth", &pool_stats::connect_failures_auth},
+    {"connect_failures_untrusted", &pool_stats::connect_failures_untrusted},
+    {"connect_failures_session_limit", &pool_stats::connect_failures_session_limit},
+    {"connect_failures_other", &pool_stats::connect_failures_other},
+    {"wait_count", &pool_stats::wait_count},
+    {"consecutive_connect_failures", &pool_stats::consecutive_connect_failures},
 };
 
 constexpr std::pair<const char*, duration> durations[] = {
@@ -39,6 +54,7 @@ constexpr std::pair<const char*, text> texts[] = {
     {"name", &pool_stats::name},
     {"label", &pool_stats::label},
     {"last_connect_error", &pool_stats::last_connect_error},
+    {"refused", &pool_stats::refused},
 };
 
 json::object to_object(const pool_stats& s) {
@@ -50,6 +66,12 @@ json::object to_object(const pool_stats& s) {
     out[name] = s.*field;
   for (auto [name, field] : durations)
     out[name] = std::chrono::duration_cast<std::chrono::microseconds>(s.*field).count();
+  // The histogram's sum exactly (nanoseconds) and its cumulative buckets.
+  out["wait_sum_ns"] = s.wait_sum.count();
+  json::array buckets;
+  for (auto n : s.wait_buckets)
+    buckets.push_back(n);
+  out["wait_buckets"] = std::move(buckets);
   return out;
 }
 
@@ -89,6 +111,17 @@ pool_stats from_object(const json::object& pool) {
     s.*field = number_field<std::uint64_t>(pool, name);
   for (auto [name, field] : durations)
     s.*field = std::chrono::microseconds(number_field<std::uint64_t>(pool, name));
+  s.wait_sum = caf::timespan{number_field<caf::timespan::rep>(pool, "wait_sum_ns")};
+  const auto& buckets = field_of(pool, "wait_buckets");
+  if (!buckets.is_array() || buckets.get_array().size() > 64)
+    fail("field \"wait_buckets\" is not an array of at most 64 numbers");
+  for (const auto& b : buckets.get_array()) {
+    boost::system::error_code ec;
+    auto n = b.to_number<std::uint64_t>(ec);
+    if (ec)
+      fail("field \"wait_buckets\" holds something other than a non-negative whole number");
+    s.wait_buckets.push_back(n);
+  }
   return s;
 }
 

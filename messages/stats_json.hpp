@@ -7,9 +7,10 @@
 //               "last_connect_error": ""}]}
 //
 // Every pool_stats field appears under its own name; the three wait times are whole
-// microseconds with the suffix _us. Nothing here ever holds a password or token: the label is
-// made by pool_label, the name is the configured one or the label, the key is an HMAC, and
-// last_connect_error is secret-free by contract.
+// microseconds with the suffix _us; the wait histogram is wait_sum_ns and wait_buckets (an
+// array of cumulative counts at wait_bucket_bounds_us). Nothing here ever holds a password or
+// token: the label is made by pool_label, the name is the configured one or the label, the key
+// is an HMAC, and last_connect_error is secret-free by contract.
 #pragma once
 
 #include "messages/credentials.hpp"

@@ -5,6 +5,7 @@
 #include "actors/runtime.hpp"
 #include "apps/exapool/command.hpp"
 #include "apps/exapool/options.hpp"
+#include "integration/http/metrics_server.hpp"
 #include "messages/stats_json.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,7 +16,9 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace exapool::cli {
 namespace {
@@ -24,6 +27,7 @@ struct stats_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   bool json = false;
+  bool http = false;
   caf::timespan timeout = std::chrono::seconds(5);
 
   stats_config() {
@@ -31,6 +35,9 @@ struct stats_config : caf::actor_system_config {
         .add(host, "host",
              "host of the service's admin endpoint, its exapool.admin-host (default 127.0.0.1)")
         .add(port, "port", "the service's admin port, its exapool.admin-port (required)")
+        .add(http, "http",
+             "read the service's metrics endpoint over HTTP instead (GET /stats; host and port "
+             "are then its exapool.metrics-host and exapool.metrics-port)")
         .add(json, "json",
              "print the endpoint's JSON instead of the table (every pool_stats field by name; "
              "wait times in whole microseconds, *_us)")
@@ -43,12 +50,14 @@ struct stats_config : caf::actor_system_config {
   // CAF 0.17's --help lists only its global options; this one lists the command's own.
   void print_help(std::ostream& out) const {
     out << "usage: exapool stats --stats.port=<port> [--stats.host=<host>] [--stats.json]\n"
-           "                     [--stats.timeout=<span>]\n\n"
+           "                     [--stats.http] [--stats.timeout=<span>]\n\n"
            "Prints the pool counters of a running service that embeds the exapool runtime with\n"
            "its admin endpoint on (--exapool.admin-port=<port>, or admin-port=<port> under\n"
            "[exapool] in caf-application.ini; `exapool demo` takes the same option). One block\n"
            "per pool: connections now, borrow and session counters, validation and upkeep,\n"
-           "borrow wait p50/p99/max in ms and the last connect error. Exit code 0 on success,\n"
+           "borrow wait p50/p99/max in ms and the last connect error. With --stats.http it reads\n"
+           "the HTTP metrics endpoint (--exapool.metrics-port) instead: GET /stats, the same\n"
+           "JSON. Exit code 0 on success,\n"
            "1 when the endpoint cannot be read, 2 for a usage error.\n\noptions:\n";
     print_own_options(*this, out);
     out << "\n--long-help lists CAF's own options as well.\n";
@@ -113,7 +122,8 @@ int run_stats(int argc, char** argv) {
     return *code;
   if (cfg.port == 0) {
     std::cerr << "error: --stats.port is required: the admin port the service listens on "
-                 "(its --exapool.admin-port); see --help\n";
+                 "(its --exapool.admin-port), or with --stats.http its metrics port "
+                 "(--exapool.metrics-port); see --help\n";
     return 2;
   }
   if (cfg.host.empty() || cfg.timeout.count() <= 0) {
@@ -121,8 +131,20 @@ int run_stats(int argc, char** argv) {
     return 2;
   }
   try {
-    caf::actor_system sys{cfg};
-    auto text = fetch_stats_json(sys, cfg.host, cfg.port, cfg.timeout);
+    std::string text;
+    if (cfg.http) {
+      auto answer =
+          http::http_get(cfg.host, cfg.port, "/stats",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout));
+      if (answer.status != 200)
+        throw std::runtime_error("GET http://" + cfg.host + ":" + std::to_string(cfg.port) +
+                                 "/stats answered " + std::to_string(answer.status) +
+                                 " (is it the metrics port, exapool.metrics-port?)");
+      text = std::move(answer.body);
+    } else {
+      caf::actor_system sys{cfg};
+      text = fetch_stats_json(sys, cfg.host, cfg.port, cfg.timeout);
+    }
     if (cfg.json)
       std::printf("%s\n", text.c_str());
     else

@@ -41,6 +41,11 @@ pool_stats distinct_stats(const credentials& creds) {
   s.timed_out_borrows = 13, s.clients = 14;
   s.wait_p50 = 15us, s.wait_p99 = 950us, s.wait_max = 1200ms;
   s.last_connect_error = "connect_failed: db1:8564 refused";
+  s.connect_failures_auth = 16, s.connect_failures_untrusted = 17;
+  s.connect_failures_session_limit = 18, s.connect_failures_other = 19;
+  s.wait_count = 20, s.consecutive_connect_failures = 21, s.wait_sum = 22ns;
+  s.wait_buckets = {1, 2, 3};
+  s.refused = "authentication_failed";
   return s;
 }
 
@@ -63,14 +68,34 @@ TEST_CASE("stats JSON has every field by name and its value", "[stats][json]") {
   auto& pool = doc.at("pools").at(0).as_object();
   CHECK(pool.at("key").as_string() == s.key.hex);
   CHECK(pool.at("label").as_string() == "etl_user@db1:8564,db2:8565/STAGE");
-  std::pair<const char*, std::int64_t> expected[] = {
-      {"total", 3},        {"leased", 1},        {"idle", 2},
-      {"opening", 0},      {"waiting", 4},       {"max_size", 8},
-      {"clients", 14},     {"borrowed", 120},    {"returned", 119},
-      {"opened", 5},       {"closed", 2},        {"connect_failures", 6},
-      {"validated", 7},    {"invalid", 9},       {"evicted", 10},
-      {"reclaimed", 11},   {"resets", 12},       {"timed_out_borrows", 13},
-      {"wait_p50_us", 15}, {"wait_p99_us", 950}, {"wait_max_us", 1200000}};
+  std::pair<const char*, std::int64_t> expected[] = {{"total", 3},
+                                                     {"leased", 1},
+                                                     {"idle", 2},
+                                                     {"opening", 0},
+                                                     {"waiting", 4},
+                                                     {"max_size", 8},
+                                                     {"clients", 14},
+                                                     {"borrowed", 120},
+                                                     {"returned", 119},
+                                                     {"opened", 5},
+                                                     {"closed", 2},
+                                                     {"connect_failures", 6},
+                                                     {"validated", 7},
+                                                     {"invalid", 9},
+                                                     {"evicted", 10},
+                                                     {"reclaimed", 11},
+                                                     {"resets", 12},
+                                                     {"timed_out_borrows", 13},
+                                                     {"wait_p50_us", 15},
+                                                     {"wait_p99_us", 950},
+                                                     {"wait_max_us", 1200000},
+                                                     {"connect_failures_auth", 16},
+                                                     {"connect_failures_untrusted", 17},
+                                                     {"connect_failures_session_limit", 18},
+                                                     {"connect_failures_other", 19},
+                                                     {"wait_count", 20},
+                                                     {"consecutive_connect_failures", 21},
+                                                     {"wait_sum_ns", 22}};
   for (auto [name, value] : expected) {
     INFO(name);
     REQUIRE(pool.contains(name));
@@ -78,8 +103,11 @@ TEST_CASE("stats JSON has every field by name and its value", "[stats][json]") {
   }
   CHECK(pool.at("last_connect_error").as_string() == "connect_failed: db1:8564 refused");
   CHECK(pool.at("name").as_string() == "orders-pool");
-  // key, name, label, last_connect_error and the numbers above: nothing more, nothing less.
-  CHECK(pool.size() == 4 + std::size(expected));
+  CHECK(pool.at("refused").as_string() == "authentication_failed");
+  CHECK(pool.at("wait_buckets") == boost::json::parse("[1, 2, 3]"));
+  // key, name, label, last_connect_error, refused, wait_buckets and the numbers above: nothing
+  // more, nothing less.
+  CHECK(pool.size() == 6 + std::size(expected));
 }
 
 TEST_CASE("stats JSON never contains a password or token", "[stats][json][secrets]") {

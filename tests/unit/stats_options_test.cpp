@@ -72,3 +72,23 @@ TEST_CASE("a system made from the options serves the admin endpoint", "[stats][r
   CHECK(pools[0].borrowed == 1);
   CHECK(pools[0].max_size == 2);
 }
+
+TEST_CASE("metrics endpoint options: off by default, port and host, a bad host named",
+          "[metrics][runtime_options]") {
+  CHECK_FALSE(parsed({"--exapool.max-size=2"}).metrics_port.has_value());
+  auto config = parsed({"--exapool.max-size=2", "--exapool.metrics-port=9100"});
+  CHECK(config.metrics_port == std::optional<std::uint16_t>{9100});
+  CHECK(config.metrics_host == "127.0.0.1");
+  config = parsed({}, "[exapool]\nmax-size=2\nmetrics-port=9101\nmetrics-host=\"::1\"\n");
+  CHECK(config.metrics_port == std::optional<std::uint16_t>{9101});
+  CHECK(config.metrics_host == "::1");
+  runtime_system_config cfg;
+  std::istringstream ini{"[exapool]\nmax-size=2\nmetrics-port=9100\nmetrics-host=\"localhost\"\n"};
+  REQUIRE_FALSE(cfg.parse({}, ini));
+  try {
+    cfg.to_runtime_config();
+    FAIL("no exception");
+  } catch (const runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("exapool.metrics-host='localhost'"));
+  }
+}
