@@ -2,7 +2,7 @@
 // supervisor, spawns session actors for actor code and offers a blocking API for code that is
 // not an actor (each call waits with a timeout and throws exapool::runtime_error on failure).
 //
-// Usage (apps/embed_example.cpp is a complete program):
+// Usage (examples/embedding/service.cpp is a complete program):
 //   exapool::runtime rt{exapool::runtime_config::from_environment()};
 //   auto rows = rt.query(creds, "SELECT 1");  // blocking API
 //   auto session = rt.spawn_session(creds);   // actor API: request(session, t, query_atom, sql)
@@ -11,6 +11,7 @@
 
 #include "actors/admin_actor.hpp"
 #include "actors/log.hpp"
+#include "actors/version.hpp"
 #include "actors/proxy_session_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_actor.hpp"

@@ -1,4 +1,5 @@
 // `exapool`: the command line of the exapool connection pool runtime.
+#include "actors/version.hpp"
 #include "apps/exapool/command.hpp"
 
 #include <cstring>
@@ -15,7 +16,8 @@ void print_usage(std::ostream& out) {
          "  query   run SQL against Exasol (or exasim) and print the result as a table\n"
          "  stats   the pool counters of a running service (its exapool.admin-port)\n"
          "  proxy   the pool as an Exasol server: unmodified clients get pooled connections\n\n"
-         "`exapool <command> --help` lists a command's options.\n";
+         "`exapool <command> --help` lists a command's options; `exapool --version` prints the "
+         "version.\n";
 }
 
 } // namespace
@@ -41,6 +43,11 @@ int main(int argc, char** argv) {
     return exapool::cli::run_proxy(sub_argc, sub_argv);
   if (std::strcmp(command, "main") == 0)
     return exapool::cli::run_main_job(sub_argc, sub_argv);
+  if (std::strcmp(command, "--version") == 0 || std::strcmp(command, "-V") == 0 ||
+      std::strcmp(command, "version") == 0) {
+    std::cout << "exapool " << EXAPOOL_VERSION_STRING << "\n";
+    return 0;
+  }
   if (std::strcmp(command, "--help") == 0 || std::strcmp(command, "-h") == 0 ||
       std::strcmp(command, "help") == 0) {
     print_usage(std::cout);

@@ -101,3 +101,12 @@ TEST_CASE("log: levels parse, and password-like values are masked", "[log]") {
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == "kept secret=***");
 }
+
+TEST_CASE("the version macros say what CMake's project version says", "[version]") {
+  CHECK(std::string(EXAPOOL_VERSION_STRING) == EXAPOOL_PROJECT_VERSION);
+  CHECK(std::to_string(EXAPOOL_VERSION_MAJOR) + "." + std::to_string(EXAPOOL_VERSION_MINOR) + "." +
+            std::to_string(EXAPOOL_VERSION_PATCH) ==
+        EXAPOOL_VERSION_STRING);
+  CHECK(EXAPOOL_VERSION ==
+        EXAPOOL_VERSION_MAJOR * 10000 + EXAPOOL_VERSION_MINOR * 100 + EXAPOOL_VERSION_PATCH);
+}

@@ -1,8 +1,8 @@
 // A service embedding the exapool runtime: the README's example as a program that runs. It
 // starts exasim as the database, then uses the runtime as a service would: prewarm, blocking
 // calls from ordinary code, session actors from actor code, stats, shutdown.
-#include "actors/runtime.hpp"
-#include "integration/exasim/server.hpp"
+#include <exapool/exasim.hpp>
+#include <exapool/runtime.hpp>
 
 #include <caf/all.hpp>
 

@@ -1,0 +1,6 @@
+// exapool's runtime: what a service embeds (exapool::runtime, session actors, the messages
+// they answer, credentials, pool configuration and stats). Link exapool::runtime.
+// Installed, this header's includes point into <exapool/...> (cmake/ExapoolPackage.cmake).
+#pragma once
+
+#include "actors/runtime.hpp"
