@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <tuple>
 
 using namespace exasol;
 
@@ -128,7 +129,12 @@ TEST_CASE("client format prints an aligned table", "[client]") {
 
 TEST_CASE("client results print as CSV and as one JSON line", "[client][format]") {
   result_set rs;
-  rs.columns = {column{"ID", "DECIMAL"}, column{"NOTE", "VARCHAR"}, column{"X", "DECIMAL"}};
+  rs.columns.resize(3);
+  for (auto [i, name, type] : {std::tuple{0, "ID", "DECIMAL"}, std::tuple{1, "NOTE", "VARCHAR"},
+                               std::tuple{2, "X", "DECIMAL"}}) {
+    rs.columns[i].name = name;
+    rs.columns[i].type = type;
+  }
   rs.data = {{std::int64_t(1), std::int64_t(2)},
              {std::string("a,\"b\""), std::monostate{}},
              {decimal{"12345678901234567890.5"}, 0.5}};

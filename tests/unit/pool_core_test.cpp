@@ -608,44 +608,46 @@ TEST_CASE("pool core: no leak is logged without a threshold", "[pool][pool_core]
   d.core.tick(d.now);
   d.take();
   CHECK(log_lines(d.seen, log_level::warn).empty());
-  // initialization-fail-timeout relies on prewarm saying whether connections opened: one that
-  // min_idle is still opening is waited for, not counted as opened in advance.
-  TEST_CASE("pool core: prewarm waits for connections min_idle is opening, and reports refusals",
-            "[pool][pool_core][prewarm]") {
-    auto config = quiet(3);
-    config.min_idle = 2;
-    driver d(config);
-    d.core.start(d.now);
+}
+
+// initialization-fail-timeout relies on prewarm saying whether connections opened: one that
+// min_idle is still opening is waited for, not counted as opened in advance.
+TEST_CASE("pool core: prewarm waits for connections min_idle is opening, and reports refusals",
+          "[pool][pool_core][prewarm]") {
+  auto config = quiet(3);
+  config.min_idle = 2;
+  driver d(config);
+  d.core.start(d.now);
+  d.take();
+  std::vector<core_t::slot_id> opening;
+  for (auto& e : d.seen)
+    if (e.what == kind::open)
+      opening.push_back(e.slot);
+  REQUIRE(opening.size() == 2);
+  auto job = d.core.prewarm(d.now, 2);
+  REQUIRE(job != 0);
+  d.take();
+  CHECK(d.count(kind::open) == 0);         // nothing more to open: both are on their way
+  CHECK(d.count(kind::prewarm_done) == 0); // and not reported opened before they are
+  d.core.opened(d.now, opening[0]);
+  d.take();
+  CHECK(d.count(kind::prewarm_done) == 0);
+  SECTION("the second opens") {
+    d.core.opened(d.now, opening[1]);
     d.take();
-    std::vector<core_t::slot_id> opening;
-    for (auto& e : d.seen)
-      if (e.what == kind::open)
-        opening.push_back(e.slot);
-    REQUIRE(opening.size() == 2);
-    auto job = d.core.prewarm(d.now, 2);
-    REQUIRE(job != 0);
-    d.take();
-    CHECK(d.count(kind::open) == 0);         // nothing more to open: both are on their way
-    CHECK(d.count(kind::prewarm_done) == 0); // and not reported opened before they are
-    d.core.opened(d.now, opening[0]);
-    d.take();
-    CHECK(d.count(kind::prewarm_done) == 0);
-    SECTION("the second opens") {
-      d.core.opened(d.now, opening[1]);
-      d.take();
-      auto* done = d.find(kind::prewarm_done);
-      REQUIRE(done);
-      CHECK(done->job == job);
-      CHECK(done->opened == 2);
-      CHECK(done->failures.empty());
-    }
-    SECTION("the second is refused: the report carries the refusal") {
-      d.core.open_failed(d.now, opening[1], core_t::open_failure::auth, "08004 refused");
-      d.take();
-      auto* done = d.find(kind::prewarm_done);
-      REQUIRE(done);
-      CHECK(done->opened == 1);
-      REQUIRE(done->failures.size() == 1);
-      CHECK(done->code == core_t::refusal::authentication_failed);
-    }
+    auto* done = d.find(kind::prewarm_done);
+    REQUIRE(done);
+    CHECK(done->job == job);
+    CHECK(done->opened == 2);
+    CHECK(done->failures.empty());
   }
+  SECTION("the second is refused: the report carries the refusal") {
+    d.core.open_failed(d.now, opening[1], core_t::open_failure::auth, "08004 refused");
+    d.take();
+    auto* done = d.find(kind::prewarm_done);
+    REQUIRE(done);
+    CHECK(done->opened == 1);
+    REQUIRE(done->failures.size() == 1);
+    CHECK(done->code == core_t::refusal::authentication_failed);
+  }
+}
