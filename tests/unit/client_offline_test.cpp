@@ -153,7 +153,7 @@ TEST_CASE("client results print as CSV and as one JSON line", "[client][format]"
         "\"12345678901234567890.5\"],[2,null,5E-1]]},{\"rowCount\":4}]}\n");
 }
 
-TEST_CASE("client scripts split at ';' outside quotes and comments", "[client][format]") {
+TEST_CASE("client scripts split at semicolons outside quotes and comments", "[client][format]") {
   CHECK(split_statements("") == std::vector<std::string>{});
   CHECK(split_statements(" SELECT 1 ; ;\n SELECT 2") ==
         std::vector<std::string>{"SELECT 1", "SELECT 2"});
