@@ -11,10 +11,10 @@
 
 #include "actors/admin_actor.hpp"
 #include "actors/log.hpp"
-#include "actors/version.hpp"
 #include "actors/proxy_session_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_actor.hpp"
+#include "actors/version.hpp"
 #include "messages/credentials.hpp"
 #include "messages/errors.hpp"
 #include "messages/pool_config.hpp"
