@@ -2,25 +2,13 @@
 // against exasim: runtime_error::sql_code for the blocking API, info_of for session actors.
 // exasim answers a syntax error with sqlCode 42000, as Exasol does.
 #include "runtime_support.hpp"
+#include "tests/support/runtime_errors.hpp"
 
 #include "actors/session_actor.hpp"
 
 using namespace exapool;
+using exapool::testing::thrown_by;
 using namespace exapool::itest;
-
-namespace {
-
-template <class Call> runtime_error thrown_by(Call call) {
-  try {
-    call();
-  } catch (const runtime_error& e) {
-    return e;
-  }
-  FAIL("no runtime_error");
-  return runtime_error(pool_errc::none, "");
-}
-
-} // namespace
 
 TEST_CASE("a syntax error over exasim: kind server_error and sqlCode 42000 as fields",
           "[errors][info][exasim]") {

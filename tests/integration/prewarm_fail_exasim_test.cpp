@@ -4,25 +4,17 @@
 // bounds here are logical ones (a refusal returns before a 60 s limit; a retry runs at least
 // until its limit), never measured performance.
 #include "runtime_support.hpp"
+#include "tests/support/runtime_errors.hpp"
 
 #include "messages/stats_json.hpp"
 
 using namespace exapool;
+using exapool::testing::thrown_by;
 using namespace exapool::itest;
 
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-template <class Call> runtime_error thrown_by(Call call) {
-  try {
-    call();
-  } catch (const runtime_error& e) {
-    return e;
-  }
-  FAIL("no runtime_error");
-  return runtime_error(pool_errc::none, "");
-}
 
 // A port nobody listens on now: exasim's, once it stopped.
 std::uint16_t closed_port() {

@@ -4,10 +4,12 @@
 #include "actors/runtime_options.hpp"
 #include "messages/stats_json.hpp"
 #include "runtime_fake_support.hpp"
+#include "tests/support/runtime_errors.hpp"
 
 #include <sstream>
 
 using namespace exapool;
+using exapool::testing::thrown_by;
 using namespace exapool::test;
 
 namespace {
@@ -18,17 +20,6 @@ runtime_config parsed(std::vector<std::string> args, std::string ini = "") {
   auto err = cfg.parse(std::move(args), ini_stream);
   REQUIRE_FALSE(err);
   return cfg.to_runtime_config();
-}
-
-// The runtime_error a call throws; none fails the test.
-template <class Call> runtime_error thrown_by(Call call) {
-  try {
-    call();
-  } catch (const runtime_error& e) {
-    return e;
-  }
-  FAIL("no runtime_error");
-  return runtime_error(pool_errc::none, "");
 }
 
 } // namespace
