@@ -3,9 +3,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <regex>
 
 namespace exapool {

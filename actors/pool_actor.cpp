@@ -195,10 +195,9 @@ pool_stats snapshot(const pool_state& st) {
   out.wait_buckets.assign(c.wait_le.begin(), c.wait_le.end());
   out.wait_count = c.wait_count;
   out.wait_sum = caf::timespan{static_cast<caf::timespan::rep>(c.wait_sum_ns)};
-  using refusal = pool_core::refusal;
-  out.refused = core.refused() == refusal::authentication_failed ? "authentication_failed"
-                : core.refused() == refusal::untrusted_server    ? "untrusted_server"
-                                                                 : "";
+  // Only a refusal that blocks borrows is ever held (authentication_failed, untrusted_server).
+  out.refused =
+      core.refused() == pool_core::refusal::none ? "" : to_string(code_of(core.refused()));
   out.consecutive_connect_failures = core.consecutive_failures();
   return out;
 }
@@ -369,10 +368,12 @@ void write_log(pool_pointer self, const effect& e) {
   if (!st.log.to || !st.log.to->enabled(e.level))
     return;
   std::string line = "pool " + st.log.label + ": " + e.text;
-  if (e.borrower != 0)
-    for (const auto& [addr, id] : st.borrowers)
-      if (id == e.borrower)
-        line += " (borrower: actor " + caf::to_string(addr) + ")";
+  if (e.borrower != 0) {
+    auto named = std::find_if(st.borrowers.begin(), st.borrowers.end(),
+                              [&](const auto& b) { return b.second == e.borrower; });
+    if (named != st.borrowers.end())
+      line += " (borrower: actor " + caf::to_string(named->first) + ")";
+  }
   st.log.to->log(e.level, line);
 }
 
