@@ -1,6 +1,8 @@
 #include "actors/runtime.hpp"
 
 #include "actors/metrics_endpoint.hpp"
+#include "actors/pool_node_front.hpp"
+#include "actors/remote.hpp"
 #include "actors/request_errors.hpp"
 #include "integration/exasol/io_threads.hpp"
 #include "messages/stats_json.hpp"
@@ -39,7 +41,8 @@ std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: io_threads (exapool.io-threads) must be at "
                         "least 1");
-  if (config.make_backend)
+  // A service node's connections are the pool node's.
+  if (config.make_backend || !config.pool_node.empty())
     return config.metrics_port ? std::make_unique<exasol::io_threads>(1) : nullptr;
   return std::make_unique<exasol::io_threads>(config.io_threads);
 }
@@ -53,7 +56,29 @@ runtime_config checked(runtime_config config) {
   if (!config.pool.name.empty())
     if (auto err = check_pool_name(config.pool.name, "pool_config::name (exapool.pool-name)"))
       throw runtime_error(pool_errc::invalid_config, "exapool invalid_config: " + context_of(err));
+  if (!config.pool_node.empty()) {
+    static_cast<void>(split_host_port(config.pool_node, "pool_node (exapool.pool-node)"));
+    if (config.remote_port || config.make_backend)
+      throw runtime_error(pool_errc::invalid_config,
+                          "exapool invalid_config: a runtime with pool_node (exapool.pool-node) "
+                          "has no pools of its own: it cannot serve remote_port "
+                          "(exapool.remote-port) nor use make_backend");
+  }
   return config;
+}
+
+// The options that need CAF's io middleman in the actor system, named for an error; empty when
+// none is set.
+std::string middleman_options(const runtime_config& config) {
+  std::string names;
+  auto add = [&](bool set, const char* name) {
+    if (set)
+      names += (names.empty() ? "" : ", ") + std::string(name);
+  };
+  add(config.admin_port.has_value(), "exapool.admin-port");
+  add(config.remote_port.has_value(), "exapool.remote-port");
+  add(!config.pool_node.empty(), "exapool.pool-node");
+  return names;
 }
 
 [[noreturn]] void throw_error(caf::actor_system& sys, const caf::error& err) {
@@ -83,6 +108,8 @@ runtime_error::runtime_error(pool_errc code, const std::string& text, std::strin
 
 void runtime::configure(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, render_exapool);
+  register_wire_types(cfg); // for remote sessions, on both sides
+
   // CAF's idle workers poll in 50 us sleeps for 500 rounds ("moderate") before they wait on a
   // condition variable; a connection's reply then waits for the next poll, and the polling
   // burns the cores the connections need. Measured with bench/end_to_end_bench (SELECT 1 over
@@ -105,7 +132,7 @@ runtime::runtime(runtime_config config)
   configure(*own_config_);
   if (config_.scheduler_threads > 0)
     own_config_->set("scheduler.max-threads", config_.scheduler_threads);
-  if (config_.admin_port)
+  if (!middleman_options(config_).empty())
     own_config_->load<caf::io::middleman>();
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);
   system_ = own_system_.get();
@@ -115,16 +142,48 @@ runtime::runtime(runtime_config config)
 
 runtime::runtime(caf::actor_system& system, runtime_config config)
     : config_(checked(std::move(config))), io_(make_io_threads(config_)), system_(&system) {
-  if (config_.admin_port && !system.has_middleman())
+  if (auto names = middleman_options(config_); !names.empty() && !system.has_middleman())
     throw runtime_error(pool_errc::invalid_config,
-                        "exapool invalid_config: exapool.admin-port needs CAF's io middleman in "
-                        "the actor system: call cfg.load<caf::io::middleman>() on its "
-                        "actor_system_config before making it");
+                        "exapool invalid_config: " + names +
+                            " needs CAF's io middleman in "
+                            "the actor system: call cfg.load<caf::io::middleman>() on its "
+                            "actor_system_config before making it");
   start();
   prewarm_at_start();
 }
 
 void runtime::start() {
+  if (!config_.pool_node.empty()) {
+    // A wrong address fails here, in the constructor; later losses reconnect in the front.
+    auto [host, port] = split_host_port(config_.pool_node, "exapool.pool-node");
+    auto remote = connect_pool_node(*system_, host, port, config_.slack);
+    // Half the slack: the front's error, naming the node, reaches a session before the
+    // session's own lookup guard (the slack) fires with a vaguer one.
+    supervisor_ = spawn_service_node_front(*system_, {host, port, config_.slack / 2}, remote);
+  } else {
+    start_supervisor();
+  }
+  if (!config_.admin_port && !config_.metrics_port && !config_.remote_port)
+    return;
+  try {
+    if (config_.admin_port)
+      start_admin();
+    if (config_.metrics_port)
+      start_metrics();
+    if (config_.remote_port)
+      start_remote();
+  } catch (...) {
+    // No destructor runs after a throwing constructor: stop what runs, or the system hangs.
+    stop_remote();
+    stop_metrics();
+    stop_admin();
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    supervisor_ = nullptr;
+    throw;
+  }
+}
+
+void runtime::start_supervisor() {
   supervisor_config sup;
   sup.pool = config_.pool;
   sup.make_backend = config_.make_backend;
@@ -133,21 +192,6 @@ void runtime::start() {
   sup.limits = config_.limits;
   sup.log = std::make_shared<const logger>(config_.log);
   supervisor_ = spawn_supervisor(*system_, std::move(sup));
-  if (!config_.admin_port && !config_.metrics_port)
-    return;
-  try {
-    if (config_.admin_port)
-      start_admin();
-    if (config_.metrics_port)
-      start_metrics();
-  } catch (...) {
-    // No destructor runs after a throwing constructor: stop what runs, or the system hangs.
-    stop_metrics();
-    stop_admin();
-    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
-    supervisor_ = nullptr;
-    throw;
-  }
 }
 
 // No destructor runs after a throwing constructor: a failed prewarm stops what started (the
@@ -199,6 +243,27 @@ std::uint16_t runtime::metrics_port() const {
   return metrics_ ? metrics_->port() : 0;
 }
 
+void runtime::start_remote() {
+  remote_front_ = spawn_pool_node_front(*system_, supervisor_);
+  remote_port_ =
+      publish_pool_node(*system_, remote_front_, config_.remote_host, *config_.remote_port);
+}
+
+// The port closes first: no service node reaches the pools while they drain.
+void runtime::stop_remote() {
+  if (!remote_front_)
+    return;
+  if (remote_port_ != 0)
+    static_cast<void>(system_->middleman().unpublish(remote_front_, remote_port_));
+  caf::anon_send_exit(remote_front_, caf::exit_reason::user_shutdown);
+  remote_front_ = nullptr;
+  remote_port_ = 0;
+}
+
+std::uint16_t runtime::remote_port() const {
+  return remote_port_;
+}
+
 // The order matters for the I/O threads: a connection's disconnect completes on them, and a
 // connection's backend (held by its actor and its pool) refers to them until it is destroyed.
 // So: shutdown (every pool closes all its connections and confirms once their actors are down,
@@ -213,6 +278,14 @@ void runtime::stop() noexcept {
     return; // stopped already (a constructor that failed to prewarm)
   stop_metrics();
   stop_admin();
+  stop_remote();
+  if (!config_.pool_node.empty()) {
+    stop_front(); // a service node: its sessions end, the pool node's pools stay
+    supervisor_ = nullptr;
+    own_system_.reset();
+    io_.reset();
+    return;
+  }
   bool closed = true;
   try {
     shutdown();
@@ -379,7 +452,19 @@ std::size_t runtime::pool_restarts() {
   return ask<std::size_t>(config_.slack, stats_atom::value, pool_atom::value);
 }
 
+// A service node's front (and with it every session of this runtime) ends; waits for it.
+void runtime::stop_front() noexcept {
+  caf::scoped_actor self{*system_};
+  self->monitor(supervisor_);
+  self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {}, caf::after(config_.slack) >> [] {});
+}
+
 std::vector<pool_stats> runtime::shutdown() {
+  if (!config_.pool_node.empty()) {
+    stop_front();
+    return {};
+  }
   // The supervisor answers within its deadline (grace, the pools' close bound, slack): this
   // only guards against a supervisor that cannot answer at all.
   auto timeout = shutdown_deadline(config_.pool, config_.slack) + config_.slack;

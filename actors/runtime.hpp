@@ -85,6 +85,21 @@ struct runtime_config {
   // trusted.
   std::optional<std::uint16_t> metrics_port;
   std::string metrics_host = "127.0.0.1";
+  // Remote sessions (actors/remote.hpp). A pool node: when remote_port is set, the runtime
+  // publishes its supervisor (behind actors/pool_node_front.hpp) on remote_host:remote_port
+  // (0: a free port; see runtime::remote_port()), and the runtimes of other processes that
+  // name it in pool_node borrow through its pools. Credentials, passwords included, cross that
+  // port and there is no authentication: keep the default loopback address unless the network
+  // between the nodes is trusted.
+  std::optional<std::uint16_t> remote_port;
+  std::string remote_host = "127.0.0.1";
+  // A service node: "host:port" of a pool node. The runtime then has no pools, connections or
+  // I/O threads of its own: its sessions and blocking calls borrow through the pool node, and
+  // prewarm and stats are the pool node's. shutdown() ends this runtime's sessions, never the
+  // pool node's pools. When the pool node goes away, the sessions end and calls fail
+  // (connect_failed, naming the node) until it is back: the next call connects again. Needs
+  // the io middleman, as remote_port does; not together with remote_port or make_backend.
+  std::string pool_node;
 
   // pool.max_size from EXAPOOL_POOL_SIZE, else DBT_CONN_POOL_SIZE, else 5. Throws
   // runtime_error (invalid_config, naming the variable) for a bad value.
@@ -156,6 +171,8 @@ public:
   std::uint16_t admin_port() const;
   // The port the metrics endpoint listens on; 0 when there is none.
   std::uint16_t metrics_port() const;
+  // The port the pool node listens on for remote runtimes; 0 when there is none.
+  std::uint16_t remote_port() const;
   // Drains every pool; afterwards every call fails with shutting_down. Idempotent. Returns only
   // once every pool confirmed that all its connections are closed; throws runtime_error
   // (pool_failed, naming the pools) when one did not within shutdown_deadline().
@@ -163,12 +180,16 @@ public:
 
 private:
   void start();
+  void start_supervisor();
   void prewarm_at_start();
   void stop() noexcept;
   void start_admin();
   void stop_admin();
   void start_metrics();
   void stop_metrics();
+  void start_remote();
+  void stop_remote();
+  void stop_front() noexcept;
   template <class T, class... Ts> T ask(caf::timespan timeout, const Ts&... xs);
   template <class T, class Request> T ask_session(const credentials& creds, Request request);
 
@@ -183,6 +204,8 @@ private:
   admin_actor admin_;
   std::uint16_t admin_port_ = 0;
   std::unique_ptr<metrics_endpoint> metrics_;
+  supervisor_actor remote_front_; // a pool node's published front
+  std::uint16_t remote_port_ = 0;
 };
 
 } // namespace exapool

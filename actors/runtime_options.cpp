@@ -67,7 +67,14 @@ runtime_system_config::runtime_system_config() {
       .add(metrics_port, "metrics-port",
            "serve /metrics (Prometheus), /health and /stats over HTTP on this TCP port (0: off)")
       .add(metrics_host, "metrics-host",
-           "IP address the metrics port listens on (no authentication: keep it local)");
+           "IP address the metrics port listens on (no authentication: keep it local)")
+      .add(remote_port, "remote-port",
+           "be a pool node: other processes' runtimes borrow through this TCP port (0: off)")
+      .add(remote_host, "remote-host",
+           "address the pool node listens on (credentials cross it, no authentication: keep "
+           "it local or on a trusted network)")
+      .add(pool_node, "pool-node",
+           "host:port of a pool node to borrow through instead of pools of this process");
   runtime::configure(*this);
 }
 
@@ -134,11 +141,17 @@ runtime_config runtime_system_config::to_runtime_config() const {
     config.metrics_port = metrics_port;
     config.metrics_host = metrics_host;
   }
+  check(!remote_host.empty(), "exapool.remote-host must not be empty");
+  if (remote_port != 0) {
+    config.remote_port = remote_port;
+    config.remote_host = remote_host;
+  }
+  config.pool_node = pool_node; // checked with the runtime's config (split_host_port)
   return config;
 }
 
 void runtime_system_config::load_admin_middleman() {
-  if (admin_port != 0)
+  if (admin_port != 0 || remote_port != 0 || !pool_node.empty())
     load<caf::io::middleman>();
 }
 

@@ -7,6 +7,8 @@
 // in caf-application.ini. A max-size left unset comes from EXAPOOL_POOL_SIZE, else the seed's
 // DBT_CONN_POOL_SIZE, else 5. `--exapool.admin-port=7433` turns on the admin endpoint that
 // `exapool stats` reads (the actor system then needs CAF's io middleman: load_admin_middleman).
+// `--exapool.remote-port=7434` makes the runtime a pool node that other processes' runtimes
+// borrow through, with `--exapool.pool-node=host:7434` (actors/remote.hpp).
 // `--exapool.io-threads=2` sets the threads every real connection's network I/O runs on.
 // `--exapool.pool-name=orders` names the pools; `--exapool.initialization-fail-timeout=10s`
 // lets prewarm wait that long for a first connection before it throws the cause.
@@ -32,8 +34,8 @@ public:
   // naming the option or variable) for a value no pool can run with.
   runtime_config to_runtime_config() const;
 
-  // Loads CAF's io middleman when the options ask for the admin endpoint. Call it after
-  // parsing and before making the actor system from this config.
+  // Loads CAF's io middleman when the options ask for the admin endpoint or remote sessions
+  // (remote-port, pool-node). Call it after parsing and before making the actor system.
   void load_admin_middleman();
 
   pool_config pool{};             // bound to the options; max_size 0 means "from the environment"
@@ -46,6 +48,9 @@ public:
   std::string admin_host = "127.0.0.1";
   std::uint16_t metrics_port = 0; // 0: no metrics endpoint
   std::string metrics_host = "127.0.0.1";
+  std::uint16_t remote_port = 0; // 0: not a pool node
+  std::string remote_host = "127.0.0.1";
+  std::string pool_node; // "host:port": a service node borrowing through that pool node
 };
 
 } // namespace exapool

@@ -12,7 +12,7 @@ out="$top/bench/results"
 build="$top/build"
 quick=0
 seconds=""
-all_parts="wire,b1,b1_ts,b2,pool,hikari,scale"
+all_parts="wire,b1,b1_ts,b2,pool,hikari,scale,remote"
 parts="$all_parts"
 
 usage() {
@@ -26,7 +26,8 @@ usage: bench/run_suite.sh [options]
   --only=<parts>   run only these parts, comma-separated, of: $all_parts
                    (wire: W; b1: B1 C++ variants; b1_ts: B1 ExasolPool; b2: B2;
                    pool: B3 and B4 of exapool; hikari: B3 HikariCP;
-                   scale: B5, threads and memory with 1,000 pooled connections)
+                   scale: B5, threads and memory with 1,000 pooled connections;
+                   remote: R1, remote sessions against local ones)
   --seconds=<s>    measured seconds per case for W and B1 (default 2; --quick: 0.2)
 EOF
 }
@@ -86,6 +87,7 @@ set_sizes() {
     hikari_args=(--threads=8,32 --seconds=0.2 --warmup=0.1)
     ts_args=(--warmup=0.1)
     scale_connections=50
+    remote_args=(--bench.sessions=1,8 --bench.seconds=0.2)
   else
     seconds=${seconds:-2}
     b1_sessions="1,8,32,128"
@@ -95,6 +97,7 @@ set_sizes() {
     hikari_args=(--threads=8,32,64,1000,10000 --seconds=3 --warmup=1)
     ts_args=(--warmup=0.5)
     scale_connections=1000
+    remote_args=(--bench.sessions=1,8,32 --bench.seconds=2)
   fi
 }
 
@@ -148,6 +151,7 @@ check_tools() {
   wants pool && require_file "$build/bench/pool_bench" "B3/B4"
   wants hikari && require_file "$top/bench/peers/hikari/run.sh" "B3 HikariCP" "not in this checkout"
   wants scale && require_file "$build/bench/scale_bench" "B5"
+  wants remote && require_file "$build/bench/remote_bench" "R1"
   return 0
 }
 
@@ -275,6 +279,13 @@ run_scale() {
   stop_exasim
 }
 
+# R1: the same SELECT 1 workload through local sessions and through a service node in another
+# process (remote_bench starts it), one pool node, one in-process exasim.
+run_remote() {
+  step remote "$build/bench/remote_bench" "${remote_args[@]}" --bench.csv="$csv"
+  require_rows remote R1 local remote
+}
+
 run_b2() {
   step b2 "$build/bench/connection_cost_bench" "${b2_args[@]}" --bench.csv="$csv"
   require_rows b2 B2 open_ws open_wss borrow_exapool
@@ -365,6 +376,7 @@ main() {
   wants pool && run_pool
   wants hikari && run_hikari
   wants scale && run_scale
+  wants remote && run_remote
   report
   update_readme
   say "done in $((SECONDS - started)) s: $csv, $out/results.md and the plots $(cd "$out" &&

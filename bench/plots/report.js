@@ -17,6 +17,7 @@ const BENCHMARK_TITLES = {
   B3: 'B3: pool mechanics, borrow + return with do-nothing connections',
   B4: 'B4: scale, cost and memory as waiting sessions grow',
   B5: 'B5: scale, threads and memory with N pooled connections',
+  R1: 'R1: remote sessions (another process, through a pool node) against local ones',
 };
 // The plots the suite draws for each benchmark (bench/plots/*.gp), linked from results.md.
 const PLOTS = {

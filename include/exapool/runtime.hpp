@@ -3,4 +3,5 @@
 // Installed, this header's includes point into <exapool/...> (cmake/ExapoolPackage.cmake).
 #pragma once
 
+#include "actors/remote.hpp"
 #include "actors/runtime.hpp"
