@@ -6,7 +6,7 @@
 #   ./run.sh bench  install what is missing, build, run the benchmark suite (bench/README.md);
 #                   options after "bench" go to bench/run_suite.sh, e.g. ./run.sh bench --quick
 # The sanitizer and fuzz parts of "test", alone (sanitizers/README.md, fuzz/README.md):
-#   ./run.sh asan         ASan+UBSan build (build-asan): unit, concurrency, proxy and reliability
+#   ./run.sh asan         ASan+UBSan build (build-asan): unit, concurrency, proxy, remote and reliability
 #                         suites
 #   ./run.sh tsan         TSan build (build-tsan): the same suites (not part of "test")
 #   ./run.sh fuzz [SECS [N]]  libFuzzer targets (build-fuzz, clang): SECS each, 20 by default;
@@ -104,7 +104,7 @@ sanitizer_environment() {
 }
 
 # The suites CI runs under a sanitizer (see sanitized_suites in CMakeLists.txt).
-sanitized_suites_labels='^(unit|concurrency|reliability|proxy|sanitized)$'
+sanitized_suites_labels='^(unit|concurrency|reliability|proxy|remote|sanitized)$'
 
 run_sanitized() { # $1: address or thread, $2: build directory
   sanitizer_environment
