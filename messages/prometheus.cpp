@@ -4,14 +4,48 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <utility>
 
 namespace exapool {
 namespace {
 
-// Samples are labelled by the pool's name (exapool.pool-name; by default its label).
+// The pool's name (exapool.pool-name; by default its label).
 const std::string& pool_name_of(const pool_stats& s) {
   return s.name.empty() ? s.label : s.name;
+}
+
+// A pool as people read it: its name, and whose pool it is when a configured name hides that.
+std::string readable_name(const pool_stats& s) {
+  const auto& name = pool_name_of(s);
+  return name == s.label ? name : name + " (" + s.label + ")";
+}
+
+// The labels that tell one pool's series from every other's. A configured pool-name is given to
+// every pool of the runtime (one per credentials), so the name alone would give several pools
+// the same series, which Prometheus refuses as duplicates. We add the pool's label
+// (user@hosts[/schema], never a secret) rather than a suffix such as "orders-2": pools are
+// listed in the order of their keys, HMACs under a key drawn per process, so a suffix would
+// move between pools at every restart and dashboards would mix them up. `label` is there
+// whenever a name is configured, not only while two pools share it, so a pool's series keep
+// their identity when another pool comes or goes; a pool named by its label (the default)
+// keeps the one label `pool` it always had. Two pools of the same user and hosts (a rotated
+// password or token, other settings) still share both: only they get `id`, the start of the
+// pool's key (what /stats calls "key"; it reveals nothing), while they are both there.
+std::vector<std::string> series_labels(const std::vector<pool_stats>& pools) {
+  std::vector<std::string> out;
+  std::map<std::string, std::size_t> seen;
+  for (const auto& s : pools) {
+    auto labels = "pool=\"" + escape_label_value(pool_name_of(s)) + "\"";
+    if (pool_name_of(s) != s.label)
+      labels += ",label=\"" + escape_label_value(s.label) + "\"";
+    ++seen[labels];
+    out.push_back(std::move(labels));
+  }
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    if (seen[out[i]] > 1)
+      out[i] += ",id=\"" + pools[i].key.hex.substr(0, 16) + "\"";
+  return out;
 }
 
 using counter = std::uint64_t pool_stats::*;
@@ -34,20 +68,25 @@ std::string seconds_text(std::uint64_t units, int digits) {
 
 struct writer {
   const std::vector<pool_stats>& pools;
+  std::vector<std::string> labels; // series_labels(pools), in the same order
   std::string out;
 
   void header(const std::string& name, const char* type, const char* help) {
     out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   }
-  void sample(const std::string& name, const pool_stats& s, const std::string& more_labels,
+  // A sample of pools[i]; `more` labels (",le=\"0.5\"") follow the pool's own.
+  void sample(const std::string& name, std::size_t i, const std::string& more,
+              const std::string& value) {
+    out += name + "{" + labels[i] + more + "} " + value + "\n";
+  }
+  void sample(const std::string& name, std::size_t i, const std::string& more,
               std::uint64_t value) {
-    out += name + "{pool=\"" + escape_label_value(pool_name_of(s)) + "\"" + more_labels + "} " +
-           std::to_string(value) + "\n";
+    sample(name, i, more, std::to_string(value));
   }
   void family(const char* name, const char* type, const char* help, counter field) {
     header(name, type, help);
-    for (const auto& s : pools)
-      sample(name, s, "", s.*field);
+    for (std::size_t i = 0; i < pools.size(); ++i)
+      sample(name, i, "", pools[i].*field);
   }
 };
 
@@ -70,7 +109,7 @@ std::string escape_label_value(const std::string& value) {
 }
 
 std::string render_prometheus(const std::vector<pool_stats>& pools) {
-  writer w{pools, {}};
+  writer w{pools, series_labels(pools), {}};
   struct one {
     const char* name;
     const char* type;
@@ -116,25 +155,23 @@ std::string render_prometheus(const std::vector<pool_stats>& pools) {
       {"session_limit", &pool_stats::connect_failures_session_limit},
       {"other", &pool_stats::connect_failures_other},
   };
-  for (const auto& s : pools)
+  for (std::size_t i = 0; i < pools.size(); ++i)
     for (auto [cause, field] : causes)
-      w.sample(failures, s, std::string(",cause=\"") + cause + "\"", s.*field);
+      w.sample(failures, i, std::string(",cause=\"") + cause + "\"", pools[i].*field);
 
   const std::string wait = "exapool_pool_acquire_wait_seconds";
   w.header(wait, "histogram", "Time from borrow to lease.");
-  for (const auto& s : pools) {
-    for (std::size_t i = 0; i < wait_bucket_count; ++i) {
-      auto bound = static_cast<std::uint64_t>(wait_bucket_bounds_us[i]);
-      auto n = i < s.wait_buckets.size() ? s.wait_buckets[i] : s.wait_count;
-      w.sample(wait + "_bucket", s, ",le=\"" + seconds_text(bound, 6) + "\"", n);
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    const auto& s = pools[i];
+    for (std::size_t b = 0; b < wait_bucket_count; ++b) {
+      auto bound = static_cast<std::uint64_t>(wait_bucket_bounds_us[b]);
+      auto n = b < s.wait_buckets.size() ? s.wait_buckets[b] : s.wait_count;
+      w.sample(wait + "_bucket", i, ",le=\"" + seconds_text(bound, 6) + "\"", n);
     }
-    w.sample(wait + "_bucket", s, ",le=\"+Inf\"", s.wait_count);
-    w.out +=
-        wait + "_sum{pool=\"" + escape_label_value(pool_name_of(s)) + "\"} " +
-        seconds_text(
-            static_cast<std::uint64_t>(std::max<caf::timespan::rep>(0, s.wait_sum.count())), 9) +
-        "\n";
-    w.sample(wait + "_count", s, "", s.wait_count);
+    w.sample(wait + "_bucket", i, ",le=\"+Inf\"", s.wait_count);
+    auto sum_ns = std::max<caf::timespan::rep>(0, s.wait_sum.count());
+    w.sample(wait + "_sum", i, "", seconds_text(static_cast<std::uint64_t>(sum_ns), 9));
+    w.sample(wait + "_count", i, "", s.wait_count);
   }
   return std::move(w.out);
 }
@@ -152,7 +189,7 @@ health_verdict judge_health(const std::vector<pool_stats>& pools) {
       reason = std::to_string(s.waiting) + " waiting, no live connection, the last " +
                std::to_string(s.consecutive_connect_failures) + " connect(s) failed";
     if (!reason.empty())
-      reasons += pool_name_of(s) + ": " + reason + "\n";
+      reasons += readable_name(s) + ": " + reason + "\n";
   }
   if (!reasons.empty()) {
     v.ok = false;

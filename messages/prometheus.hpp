@@ -1,8 +1,11 @@
 // What the metrics endpoint answers (integration/http/metrics_server.hpp serves it, actors/
 // metrics_endpoint.hpp gathers the stats): pure functions of the pools' stats, no I/O.
 //
-// /metrics is Prometheus text format 0.0.4. Every sample carries pool="<pool_stats::label>"
-// (user@hosts[/schema]; never a secret), escaped as the format requires (\ " and newline):
+// /metrics is Prometheus text format 0.0.4. Every sample carries pool="<pool_stats::name>" (by
+// default the label: user@hosts[/schema]; never a secret); with a configured pool-name also
+// label="<pool_stats::label>", and while two pools share both, id="<first 16 hex digits of the
+// pool key>", so that every pool's series are its own. Values are escaped as the format
+// requires (\ " and newline):
 //   gauges    exapool_pool_connections (total), _leased, _idle, _opening, _waiting, _max_size
 //   counters  exapool_pool_{opened,closed,borrowed,returned,validated,invalid,evicted,
 //             reclaimed,timed_out_borrows}_total, and
@@ -34,7 +37,8 @@ std::string escape_label_value(const std::string& value);
 
 struct health_verdict {
   bool ok = true;
-  // "ok\n", or one line per unhealthy pool: "<label>: <reason>". Never a secret.
+  // "ok\n", or one line per unhealthy pool: "<name>: <reason>", "<name> (<label>): <reason>"
+  // with a configured name. Never a secret.
   std::string text = "ok\n";
 };
 

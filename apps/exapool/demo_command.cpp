@@ -6,6 +6,7 @@
 #include "actors/runtime_options.hpp"
 #include "apps/exapool/command.hpp"
 #include "apps/exapool/demo_processes.hpp"
+#include "apps/exapool/demo_progress.hpp"
 #include "apps/exapool/options.hpp"
 #include "integration/exasim/server.hpp"
 #include "integration/exasol/connection.hpp"
@@ -19,7 +20,6 @@
 #include <cstdio>
 #include <iostream>
 #include <thread>
-#include <unistd.h>
 
 namespace exapool::cli {
 namespace {
@@ -36,6 +36,7 @@ struct demo_config : runtime_system_config {
   std::size_t statements = 24;
   caf::timespan login_latency = std::chrono::seconds(1);
   std::size_t processes = 40, parallel = 8;
+  caf::timespan progress_interval{0};
 
   demo_config() {
     opt_group{custom_options_, "demo"}
@@ -46,7 +47,9 @@ struct demo_config : runtime_system_config {
         .add(login_latency, "login-latency", "embedded exasim's login latency (seed: ~1 s)")
         .add(processes, "processes",
              "client processes of the dbt-shaped case, direct and via exapool proxy (0: skip)")
-        .add(parallel, "parallel", "how many of those processes run at a time");
+        .add(parallel, "parallel", "how many of those processes run at a time")
+        .add(progress_interval, "progress-interval",
+             "progress on stderr this often (0: every 1s on a terminal, else every 5s)");
   }
 };
 
@@ -79,28 +82,9 @@ double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
-// Shows "label: done/total" on one line when stdout is a terminal.
-class progress {
-public:
-  progress(std::string label, std::size_t total)
-      : label_(std::move(label)), total_(total), tty_(isatty(STDOUT_FILENO) != 0) {}
-  // Called from several threads in the no-pool phase: the count is atomic.
-  void step() {
-    std::size_t done = ++done_;
-    if (tty_ && (done % 4 == 0 || done == total_))
-      std::printf("\r  %s: %zu/%zu statements", label_.c_str(), done, total_), std::fflush(stdout);
-  }
-  ~progress() {
-    if (tty_)
-      std::printf("\r%60s\r", ""), std::fflush(stdout);
-  }
-
-private:
-  std::string label_;
-  std::size_t total_;
-  std::atomic<std::size_t> done_{0};
-  bool tty_;
-};
+progress_style progress_style_of(const demo_config& cfg) {
+  return progress_style::for_stderr(duration_cast<milliseconds>(cfg.progress_interval));
+}
 
 // The no-pool phase connects as the pool would, under a name of its own in EXA_ALL_SESSIONS.
 exasol::connection_options client_options(const credentials& creds) {
@@ -114,7 +98,17 @@ phase_result run_without_pool(const credentials& creds, const demo_config& cfg) 
   phase_result r;
   r.name = "no pool";
   std::vector<phase_result> per_thread(cfg.sessions);
-  progress bar("no pool", cfg.sessions * cfg.statements);
+  // Shared with the progress reporter; each thread's own sums stay unshared.
+  std::atomic<std::size_t> done{0};
+  std::atomic<std::uint64_t> opened{0};
+  progress_reporter progress{"no pool",
+                             "statements",
+                             "connections opened",
+                             cfg.sessions * cfg.statements,
+                             [&] {
+                               return progress_counts{done.load(), opened.load()};
+                             },
+                             progress_style_of(cfg)};
   auto start = clock_type::now();
   std::vector<std::thread> threads;
   for (std::size_t s = 0; s < cfg.sessions; ++s)
@@ -126,6 +120,7 @@ phase_result run_without_pool(const credentials& creds, const demo_config& cfg) 
           exasol::connection conn(client_options(creds));
           mine.connect_s += seconds_since(t0);
           ++mine.connections;
+          ++opened;
           conn.execute(statement_for(s, i));
           conn.disconnect();
         } catch (const exasol::error& e) {
@@ -133,13 +128,13 @@ phase_result run_without_pool(const credentials& creds, const demo_config& cfg) 
             mine.first_error = e.what();
         }
         mine.latencies_ms.push_back(seconds_since(t0) * 1e3);
-        bar.step();
+        ++done;
       }
     });
   for (auto& t : threads)
     t.join();
   r.wall_s = seconds_since(start);
-  for (auto& m : per_thread) {
+  for (const auto& m : per_thread) {
     r.connections += m.connections;
     r.connect_s += m.connect_s;
     r.failures += m.failures;
@@ -160,6 +155,7 @@ struct demo_worker_state {
   session_actor session;
   std::size_t no = 0, count = 0;
   caf::actor report_to;
+  std::atomic<std::size_t>* done = nullptr; // statements of every worker, for the progress
   std::size_t next = 0, failures = 0;
   std::vector<double> latencies_ms;
   std::string first_error;
@@ -183,6 +179,7 @@ void run_next(demo_worker_pointer self) {
     if (!error.empty() && st.failures++ == 0)
       st.first_error = error;
     ++st.next;
+    ++*st.done;
     run_next(self);
   };
   self->request(st.session, std::chrono::minutes(2), execute_atom::value,
@@ -192,29 +189,54 @@ void run_next(demo_worker_pointer self) {
 }
 
 caf::behavior demo_worker(demo_worker_pointer self, session_actor session, std::size_t no,
-                          std::size_t count, caf::actor report_to) {
+                          std::size_t count, caf::actor report_to, std::atomic<std::size_t>* done) {
   auto& st = self->state;
   st.session = std::move(session);
   st.no = no;
   st.count = count;
   st.report_to = std::move(report_to);
+  st.done = done;
   run_next(self);
   return {};
+}
+
+// Connections the runtime's pools opened so far (the demo's runtime has the demo's pool only),
+// as their stats count them; the last known count when the stats do not come.
+std::uint64_t opened_by_pools(runtime& rt, std::uint64_t last_known) {
+  try {
+    std::uint64_t opened = 0;
+    for (const auto& s : rt.stats())
+      opened += s.opened;
+    return opened;
+  } catch (const std::exception&) {
+    return last_known;
+  }
 }
 
 phase_result run_with_pool(const credentials& creds, const demo_config& cfg, runtime& rt) {
   phase_result r;
   r.name = "exapool";
+  // Workers count their statements here, and they all end before this function returns.
+  std::atomic<std::size_t> done{0};
+  std::uint64_t opened = 0; // the reporter's, which reports one at a time
+  progress_reporter progress{"exapool",
+                             "statements",
+                             "connections opened",
+                             cfg.sessions * cfg.statements,
+                             [&] {
+                               opened = opened_by_pools(rt, opened);
+                               return progress_counts{done.load(), opened};
+                             },
+                             progress_style_of(cfg)};
   auto start = clock_type::now();
   auto warm = rt.prewarm(creds); // the pool's size, from the options or the environment
   r.connect_s = seconds_since(start);
   for (const auto& why : warm.failures)
     std::cerr << "prewarm: " << why << "\n";
-  progress bar("exapool", cfg.sessions * cfg.statements);
   caf::scoped_actor self{rt.system()};
   for (std::size_t s = 0; s < cfg.sessions; ++s)
     self->spawn(demo_worker, rt.spawn_session(creds), s, cfg.statements,
-                caf::actor_cast<caf::actor>(self));
+                caf::actor_cast<caf::actor>(self), &done);
   for (std::size_t s = 0; s < cfg.sessions; ++s)
     self->receive([&](done_atom, const std::vector<double>& latencies, std::size_t failures,
                       const std::string& first_error) {
@@ -222,8 +244,6 @@ phase_result run_with_pool(const credentials& creds, const demo_config& cfg, run
       r.failures += failures;
       if (r.first_error.empty())
         r.first_error = first_error;
-      for (std::size_t i = 0; i < latencies.size(); ++i)
-        bar.step();
     });
   r.wall_s = seconds_since(start);
   r.connections = rt.stats(creds).opened;
@@ -266,6 +286,25 @@ void print_table(const phase_result& a, const phase_result& b, std::size_t total
   std::printf("\n  connecting: the sum over connects (no pool) vs prewarm's wall time (exapool)\n");
 }
 
+// The client processes against `port` (exasim or the proxy in front of it), with their progress:
+// processes ended, and the server sessions exasim opened meanwhile (through the proxy, its
+// upstream connections).
+process_run run_processes_shown(const char* label, const demo_config& cfg, exasim::server& sim,
+                                std::uint16_t port) {
+  std::atomic<std::size_t> finished{0};
+  auto base = sim.stats().sessions_opened;
+  progress_reporter progress{
+      label,
+      "processes",
+      "server sessions",
+      cfg.processes,
+      [&] {
+        return progress_counts{finished.load(), sim.stats().sessions_opened - base};
+      },
+      progress_style_of(cfg)};
+  return run_client_processes(port, cfg.user, cfg.password, cfg.processes, cfg.parallel, &finished);
+}
+
 // The dbt-shaped case: the same short-lived client processes, first straight to exasim, then
 // through exapool proxy in front of it (transaction mode, the runtime's pool size). False when
 // a process failed or the proxy opened more server sessions than its pool size.
@@ -276,8 +315,7 @@ bool run_process_case(const demo_config& cfg, exasim::server& sim, caf::actor_sy
               cfg.processes, cfg.parallel, rt_config.pool.max_size);
   std::fflush(stdout);
   auto base = sim.stats().sessions_opened;
-  auto direct =
-      run_client_processes(sim.port(), cfg.user, cfg.password, cfg.processes, cfg.parallel);
+  auto direct = run_processes_shown("direct", cfg, sim, sim.port());
   auto direct_sessions = sim.stats().sessions_opened - base;
   process_run pooled;
   std::uint64_t proxy_sessions = 0;
@@ -292,8 +330,7 @@ bool run_process_case(const demo_config& cfg, exasim::server& sim, caf::actor_sy
     proxy::proxy front(rt, options);
     front.start();
     base = sim.stats().sessions_opened;
-    pooled =
-        run_client_processes(front.port(), cfg.user, cfg.password, cfg.processes, cfg.parallel);
+    pooled = run_processes_shown("via proxy", cfg, sim, front.port());
     proxy_sessions = sim.stats().sessions_opened - base;
     front.stop();
     rt.shutdown();

@@ -99,7 +99,7 @@ child_result run_child(const std::string& exe, const std::vector<std::string>& a
 
 process_run run_client_processes(std::uint16_t port, const std::string& user,
                                  const std::string& password, std::size_t processes,
-                                 std::size_t parallel) {
+                                 std::size_t parallel, std::atomic<std::size_t>* finished) {
   auto exe = own_executable();
   // The children inherit it; argv would show it to every user of the machine.
   ::setenv("EXAPOOL_PASSWORD", password.c_str(), 1);
@@ -114,6 +114,8 @@ process_run run_client_processes(std::uint16_t port, const std::string& user,
       mine.connect_s += r.connect_ms / 1000.0;
       if (!r.ok && mine.failed++ == 0)
         mine.first_error = r.error;
+      if (finished != nullptr)
+        ++*finished;
     }
   };
   auto start = std::chrono::steady_clock::now();

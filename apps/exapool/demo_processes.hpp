@@ -3,6 +3,7 @@
 // executable's own `exapool query`, so the demo needs nothing installed.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,8 +19,10 @@ struct process_run {
 
 // Runs `processes` clients against 127.0.0.1:port over plain ws, `parallel` at a time; the
 // password reaches them through their environment (EXAPOOL_PASSWORD), never their argv.
+// `finished` (when given) counts the processes that ended, while they run: the progress.
 process_run run_client_processes(std::uint16_t port, const std::string& user,
                                  const std::string& password, std::size_t processes,
-                                 std::size_t parallel);
+                                 std::size_t parallel,
+                                 std::atomic<std::size_t>* finished = nullptr);
 
 } // namespace exapool::cli

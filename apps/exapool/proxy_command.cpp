@@ -144,6 +144,8 @@ int run_proxy(int argc, char** argv) {
               << " mode=" << cfg.mode << " pool-size=" << rt_config.pool.max_size;
     if (rt.admin_port() != 0)
       std::cout << " admin-port=" << rt.admin_port();
+    if (rt.metrics_port() != 0) // curl http://127.0.0.1:<port>/metrics
+      std::cout << " metrics-port=" << rt.metrics_port();
     std::cout << " open-files=" << open_files << std::endl;
     stop.wait();
     server.stop();

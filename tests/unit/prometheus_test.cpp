@@ -5,7 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -155,6 +158,109 @@ TEST_CASE("prometheus text of several pools groups samples by family", "[metrics
   // With no pool, only the announcements.
   for (const auto& line : lines_of(render_prometheus({})))
     CHECK(line.rfind("# ", 0) == 0);
+}
+
+namespace {
+
+// Every sample line's series (the text before the value) and how often each family is announced.
+struct exposition {
+  std::vector<std::string> series;
+  std::map<std::string, int> help, type;
+};
+
+exposition parse_exposition(const std::string& text) {
+  exposition e;
+  for (const auto& line : lines_of(text)) {
+    if (line.rfind("# HELP ", 0) == 0)
+      ++e.help[line.substr(7, line.find(' ', 7) - 7)];
+    else if (line.rfind("# TYPE ", 0) == 0)
+      ++e.type[line.substr(7, line.find(' ', 7) - 7)];
+    else
+      e.series.push_back(line.substr(0, line.rfind(' ')));
+  }
+  return e;
+}
+
+// Two pools of one runtime under one configured name (exapool.pool-name), as the supervisor
+// gives them: one per credentials, each with its own label and key.
+std::vector<pool_stats> two_pools_named(const std::string& name) {
+  auto a = sample_stats();
+  a.name = name;
+  a.key.hex = std::string(64, 'a');
+  auto b = sample_stats();
+  b.name = name;
+  b.label = "alice@db1:8563/STAGE";
+  b.key.hex = std::string(64, 'b');
+  return {a, b};
+}
+
+} // namespace
+
+TEST_CASE("pools sharing a configured name have series of their own, each family announced once",
+          "[metrics][prometheus][pool_name]") {
+  auto pools = two_pools_named("orders");
+  auto e = parse_exposition(render_prometheus(pools));
+  // 2 pools x (15 simple + 4 causes + 12 buckets + +Inf + sum + count) samples.
+  REQUIRE(e.series.size() == 2 * (15 + 4 + wait_bucket_count + 3));
+  std::set<std::string> unique(e.series.begin(), e.series.end());
+  CHECK(unique.size() == e.series.size());
+  CHECK(e.help.size() == 17);
+  for (const auto& [family, n] : e.help) {
+    INFO(family);
+    CHECK(n == 1);
+    CHECK(e.type[family] == 1);
+  }
+  // Readable: the configured name and whose pool it is, never an opaque number alone.
+  auto text = render_prometheus(pools);
+  CHECK(has_line(text, "exapool_pool_connections{pool=\"orders\",label=\"sys@db1:8563/STAGE\"} 3"));
+  CHECK(
+      has_line(text, "exapool_pool_connections{pool=\"orders\",label=\"alice@db1:8563/STAGE\"} 3"));
+  CHECK(has_line(text,
+                 "exapool_pool_acquire_wait_seconds_sum{pool=\"orders\",label=\"alice@db1:8563/"
+                 "STAGE\"} 35.0015"));
+}
+
+TEST_CASE("a named pool's series do not depend on which other pools exist",
+          "[metrics][prometheus][pool_name]") {
+  // Alone or beside another pool of the same name, in either order: the same series, so a
+  // dashboard keeps following it.
+  auto pools = two_pools_named("orders");
+  auto alone = parse_exposition(render_prometheus({pools[0]})).series;
+  auto both = parse_exposition(render_prometheus(pools)).series;
+  auto swapped = parse_exposition(render_prometheus({pools[1], pools[0]})).series;
+  for (const auto& series : alone) {
+    INFO(series);
+    CHECK(std::count(both.begin(), both.end(), series) == 1);
+    CHECK(std::count(swapped.begin(), swapped.end(), series) == 1);
+  }
+}
+
+TEST_CASE("pools of the same user and hosts are told apart by their key's start, never a secret",
+          "[metrics][prometheus][pool_name]") {
+  // A rotated password: same name, same label, another key.
+  for (const std::string name : {"orders", ""}) {
+    auto pools = two_pools_named(name);
+    pools[1].label = pools[0].label;
+    auto e = parse_exposition(render_prometheus(pools));
+    std::set<std::string> unique(e.series.begin(), e.series.end());
+    CHECK(unique.size() == e.series.size());
+    auto text = render_prometheus(pools);
+    auto named = name.empty() ? "pool=\"sys@db1:8563/STAGE\""
+                              : "pool=\"orders\",label=\"sys@db1:8563/STAGE\"";
+    CHECK(has_line(text,
+                   std::string("exapool_pool_leased{") + named + ",id=\"aaaaaaaaaaaaaaaa\"} 1"));
+    CHECK(has_line(text,
+                   std::string("exapool_pool_leased{") + named + ",id=\"bbbbbbbbbbbbbbbb\"} 1"));
+  }
+}
+
+TEST_CASE("health names a pool by its configured name and its label", "[metrics][health]") {
+  auto pools = two_pools_named("orders");
+  pools[1].refused = "authentication_failed";
+  auto v = judge_health(pools);
+  CHECK_FALSE(v.ok);
+  CHECK(v.text == "orders (alice@db1:8563/STAGE): the server refused the credentials (no login "
+                  "succeeded since)\n");
 }
 
 TEST_CASE("health is ok unless a pool is refused or starved by failing connects",
