@@ -19,7 +19,7 @@ top=$(pwd)
 build="$top/build"
 
 apt_packages=(g++ cmake make libcaf-dev catch2 libboost1.81-dev libboost-json1.81-dev libssl-dev
-  libsqlite3-dev zlib1g-dev libspdlog-dev pkg-config openssl ca-certificates clang-format
+  libsqlite3-dev zlib1g-dev libspdlog-dev pkg-config openssl ca-certificates clang-format curl
   clang libclang-rt-14-dev llvm
   gnuplot-nox default-jdk-headless libhikaricp-java libslf4j-java libcommons-cli-java)
 
