@@ -81,16 +81,18 @@ private:
       return do_write({400, error_json("bad_request", "", "the body must hold the SQL")});
     // The query's own timeout bounds the wait for the answer.
     stream_.expires_never();
-    // The answer comes from a CAF thread and is posted to this connection's executor. The
-    // tracked executor counts as work, so io_context::run does not return before the answer
-    // arrives: that is how a shutdown finishes the requests in flight.
-    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
-    query_(std::move(req.body()), [self = shared_from_this(), work](reply r) {
-      net::post(work, [self, r = std::move(r)]() mutable { self->do_write(std::move(r)); });
+    // Counts as work of the io_context until the answer is written, so io_context::run does
+    // not return while an answer is pending: that is how a shutdown finishes requests in flight.
+    in_flight_ = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    // The answer comes from a CAF thread and is posted to this connection's executor.
+    auto executor = stream_.get_executor();
+    query_(std::move(req.body()), [self = shared_from_this(), executor](reply r) {
+      net::post(executor, [self, r = std::move(r)]() mutable { self->do_write(std::move(r)); });
     });
   }
 
   void do_write(reply r) {
+    in_flight_ = {};
     bool keep_alive = keep_alive_ && !stopping_;
     res_ = {};
     res_.version(version_);
@@ -153,6 +155,7 @@ private:
   std::array<char, 4096> drain_;
   limits limits_;
   query_fn query_;
+  net::any_io_executor in_flight_; // tracked while a query's answer is pending
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool busy_ = false; // a request is being answered
