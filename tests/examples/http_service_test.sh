@@ -54,10 +54,11 @@ expect() {
   echo "$1: ok"
 }
 
-# Live sessions other than the asking one, in the server's view (EXA_ALL_SESSIONS).
+# other_sessions [condition]: live sessions other than the asking one (and meeting the
+# condition), in the server's view (EXA_ALL_SESSIONS).
 other_sessions() {
-  EXAPOOL_PASSWORD=$password "$exapool" query --exasol.dsn="$dsn" --exasol.user=sys \
-    --format=csv "SELECT COUNT(*) AS N FROM EXA_ALL_SESSIONS WHERE SESSION_ID <> CURRENT_SESSION" |
+  EXAPOOL_PASSWORD=$password "$exapool" query --exasol.dsn="$dsn" --exasol.user=sys --format=csv \
+    "SELECT COUNT(*) AS N FROM EXA_ALL_SESSIONS WHERE SESSION_ID <> CURRENT_SESSION ${1:-}" |
     tail -n 1 | tr -d '\r'
 }
 
@@ -114,7 +115,11 @@ echo "live sessions while running: $live"
 slow="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000) SELECT COUNT(*) AS N FROM c"
 post slow "$slow" &
 slow_pid=$!
-sleep 0.5
+for _ in $(seq 1 100); do
+  [ "$(other_sessions "AND STATUS = 'EXECUTE SQL'")" -eq 1 ] && break
+  sleep 0.1
+done
+[ "$(other_sessions "AND STATUS = 'EXECUTE SQL'")" -eq 1 ] || fail "the slow statement never ran"
 post exhausted "SELECT 1"
 expect exhausted 503 '\{"error":\{"kind":"acquire_timeout",.*\}\}'
 
