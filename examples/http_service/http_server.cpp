@@ -61,7 +61,9 @@ private:
       return do_write({static_cast<unsigned>(status), error_json("too_large", "", ec.message())});
     }
     if (ec) {
-      if (ec != http::error::end_of_stream && ec != net::error::operation_aborted)
+      // The peer closed, went silent (an idle keep-alive connection) or we are stopping: normal.
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+          ec != net::error::operation_aborted)
         fail(ec, "read");
       return do_close();
     }
