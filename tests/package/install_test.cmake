@@ -1,7 +1,8 @@
 # `cmake --install` of exapool's build into a scratch prefix, then a consumer: examples/embedding
 # with find_package(exapool), and the same main.cpp with pkg-config's flags. Both programs run a
-# query through a session actor against exasim.
-#   SOURCE_DIR BUILD_DIR WORK_DIR CXX LAUNCHER PKG_CONFIG VERSION LIBDIR
+# query through a session actor against exasim. examples/http_service is built with
+# find_package(exapool) too and runs its end-to-end test.
+#   SOURCE_DIR BUILD_DIR WORK_DIR CXX LAUNCHER PKG_CONFIG CURL VERSION LIBDIR
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 
 set(prefix "${WORK_DIR}/prefix")
@@ -49,6 +50,20 @@ expect_match("embedding" "${run_output}" "^hello from exapool, the answer is 42\
 run("run the service example" "${example}/embedding_service")
 expect_match("embedding_service" "${run_output}"
   "prewarmed [0-9]+ of [0-9]+ connections\n.*visits: 20\n.*server sessions after shutdown: 0\n")
+
+# examples/http_service, also with find_package(exapool), then its end-to-end test
+# (tests/examples/http_service_test.sh) with the installed exasim and exapool programs.
+set(http_example "${WORK_DIR}/http_service")
+run("configure examples/http_service" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/examples/http_service"
+  -B "${http_example}" "-DCMAKE_PREFIX_PATH=${prefix}" ${compiler_args})
+run("build examples/http_service" "${CMAKE_COMMAND}" --build "${http_example}" -j${cores})
+if(NOT CURL OR CURL MATCHES "NOTFOUND$")
+  message(FATAL_ERROR "curl was not found: apt-get install curl (./run.sh test installs it) and "
+    "re-run cmake")
+endif()
+run("run the http_service test" sh "${SOURCE_DIR}/tests/examples/http_service_test.sh"
+  "${http_example}/http_service" "${prefix}/bin/exasim" "${prefix}/bin/exapool" "${CURL}")
+expect_match("http_service" "${run_output}" "\nhttp_service: all checks passed\n$")
 
 # The version file: another major.minor is refused.
 file(WRITE "${WORK_DIR}/version-check/CMakeLists.txt"
