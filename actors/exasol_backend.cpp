@@ -195,8 +195,8 @@ private:
   backend_done<std::uint64_t> done_;
 };
 
-// Connect and log in, then read the attributes the session starts with: the baseline that
-// reset restores.
+// Connect and log in, then set up the session (init_op): its attributes read at the end are
+// the baseline that reset restores.
 void core::start_open(backend_done<std::uint64_t> done) {
   if (opened)
     return done(failure(exasol::error_kind::config, "a pooled connection is opened only once"), 0);
@@ -298,9 +298,10 @@ std::exception_ptr init_op::init_failure(std::size_t i, std::exception_ptr e) co
 
 // A session that did not get its whole setup never reaches the pool: it says goodbye (the
 // server ends it) and closes its socket before the open fails.
+// `opened` goes back to false here, on the I/O thread, as on_open set it: the owner reads it
+// only after the completion (`closed` is the owner's own, see core).
 void init_op::fail(std::exception_ptr e) {
   c_->opened = false;
-  c_->closed = true;
   c_->conn->async_disconnect([self = shared_from_this(), e](std::exception_ptr) {
     self->c_->conn->close();
     self->c_->complete(self->done_, e, std::uint64_t{0});
