@@ -175,8 +175,28 @@ private:
 
 // ------------------------------------------------------------------ open
 
-// Connect and log in, then read the attributes the session starts with: the baseline that
-// reset restores.
+// After the login: the configured attributes the login did not set, then the init SQL, then a
+// COMMIT if they left a transaction, then the attributes read back as the baseline that every
+// reset restores. A failure closes the session and fails the open.
+class init_op : public std::enable_shared_from_this<init_op> {
+public:
+  init_op(std::shared_ptr<core> c, backend_done<std::uint64_t> done)
+      : c_(std::move(c)), done_(std::move(done)) {}
+  void start();
+
+private:
+  void do_init(std::size_t i);
+  void do_commit();
+  void do_read_baseline();
+  std::exception_ptr init_failure(std::size_t i, std::exception_ptr e) const;
+  void fail(std::exception_ptr e);
+
+  std::shared_ptr<core> c_;
+  backend_done<std::uint64_t> done_;
+};
+
+// Connect and log in, then set up the session (init_op): its attributes read at the end are
+// the baseline that reset restores.
 void core::start_open(backend_done<std::uint64_t> done) {
   if (opened)
     return done(failure(exasol::error_kind::config, "a pooled connection is opened only once"), 0);
@@ -196,13 +216,96 @@ void core::on_open(std::exception_ptr e, const backend_done<std::uint64_t>& done
   if (e)
     return complete(done, e, std::uint64_t{0});
   opened = true;
-  conn->async_get_attributes(
-      [self = shared_from_this(), done](std::exception_ptr e, exasol::attributes attrs) {
+  std::make_shared<init_op>(shared_from_this(), done)->start();
+}
+
+// The configured attributes the session does not have yet (none when the server applied the
+// login's): the login sends them, but a session that misses one must not start the baseline.
+exasol::attributes missing_configured(const credentials& creds, const exasol::attributes& now) {
+  exasol::attributes configured{{"autocommit", creds.autocommit},
+                                {"queryTimeout", std::int64_t(creds.server_query_timeout_s)}};
+  if (!creds.schema.empty()) // setAttributes opens a schema; none configured: none opened
+    configured["currentSchema"] = creds.schema;
+  exasol::attributes missing;
+  for (auto& [name, value] : configured)
+    if (auto n = now.find(name); n == now.end() || !(n->second == value))
+      missing[name] = value;
+  return missing;
+}
+
+void init_op::start() {
+  auto missing = missing_configured(c_->creds, c_->state().attrs);
+  if (missing.empty())
+    return do_init(0);
+  c_->conn->async_set_attributes(std::move(missing),
+                                 [self = shared_from_this()](std::exception_ptr e) {
+                                   if (e)
+                                     return self->fail(e);
+                                   self->do_init(0);
+                                 });
+}
+
+// The init statements one after the other. They are the pool's own, so they leave no session
+// change for reset to undo: what they set is the baseline read at the end.
+void init_op::do_init(std::size_t i) {
+  const auto& statements = c_->creds.init_sql;
+  if (i == statements.size())
+    return do_commit();
+  c_->conn->async_execute(statements[i], [self = shared_from_this(),
+                                          i](std::exception_ptr e, std::vector<exasol::result>) {
+    if (e)
+      return self->fail(self->init_failure(i, e));
+    self->do_init(i + 1);
+  });
+}
+
+// With autocommit off the init statements' work is committed, so that it counts and the
+// connection starts with no transaction (a rollback on the first return would undo it).
+void init_op::do_commit() {
+  if (!c_->state().transaction_may_be_open())
+    return do_read_baseline();
+  c_->conn->async_execute(
+      "COMMIT", [self = shared_from_this()](std::exception_ptr e, std::vector<exasol::result>) {
         if (e)
-          return self->complete(done, e, std::uint64_t{0});
-        self->baseline = std::move(attrs);
-        self->complete(done, nullptr, self->state().info.session_id);
+          return self->fail(e);
+        self->do_read_baseline();
       });
+}
+
+void init_op::do_read_baseline() {
+  c_->conn->async_get_attributes(
+      [self = shared_from_this()](std::exception_ptr e, exasol::attributes attrs) {
+        if (e)
+          return self->fail(e);
+        self->c_->baseline = std::move(attrs);
+        self->c_->complete(self->done_, nullptr, self->c_->state().info.session_id);
+      });
+}
+
+// Names the statement by its position, never by its text (long, or holding a secret), and
+// keeps the server's code and message and the failure's kind.
+std::exception_ptr init_op::init_failure(std::size_t i, std::exception_ptr e) const {
+  auto position = "init SQL statement " + std::to_string(i + 1) + " of " +
+                  std::to_string(c_->creds.init_sql.size()) + " failed: ";
+  try {
+    std::rethrow_exception(e);
+  } catch (const exasol::error& x) {
+    return std::make_exception_ptr(exasol::error(x.kind(), position + x.what(), x.sql_code()));
+  } catch (const std::exception& x) {
+    return failure(exasol::error_kind::protocol, position + x.what());
+  }
+}
+
+// A session that did not get its whole setup never reaches the pool: it says goodbye (the
+// server ends it) and closes its socket before the open fails.
+// `opened` goes back to false here, on the I/O thread, as on_open set it: the owner reads it
+// only after the completion (`closed` is the owner's own, see core).
+void init_op::fail(std::exception_ptr e) {
+  c_->opened = false;
+  c_->conn->async_disconnect([self = shared_from_this(), e](std::exception_ptr) {
+    self->c_->conn->close();
+    self->c_->complete(self->done_, e, std::uint64_t{0});
+  });
 }
 
 // ------------------------------------------------------------------ execute, begin, validate

@@ -5,6 +5,13 @@
 
 #include <caf/io/middleman.hpp>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <optional>
+#include <unistd.h>
+
 namespace exapool {
 namespace {
 
@@ -74,7 +81,19 @@ runtime_system_config::runtime_system_config() {
            "address the pool node listens on (credentials cross it, no authentication: keep "
            "it local or on a trusted network)")
       .add(pool_node, "pool-node",
-           "host:port of a pool node to borrow through instead of pools of this process");
+           "host:port of a pool node to borrow through instead of pools of this process")
+      // Unbound: credentials_from_config reads them from `content`, with the environment.
+      .add<std::string>("dsn", "the database: host[/fingerprint][:port][,...] (env EXAPOOL_DSN)")
+      .add<std::string>("user", "the database user (env EXAPOOL_USER)")
+      .add<std::string>("password-file",
+                        "a file holding the password, one trailing newline stripped (env "
+                        "EXAPOOL_PASSWORD_FILE)")
+      .add<std::string>("password-env",
+                        "the name of an environment variable holding the password (env "
+                        "EXAPOOL_PASSWORD_ENV; neither this nor password-file: EXAPOOL_PASSWORD)")
+      .add<std::string>("schema", "the schema every connection opens (env EXAPOOL_SCHEMA)")
+      .add<std::vector<std::string>>(
+          "init-sql", "statements run once on every new connection, e.g. [\"ALTER SESSION ...\"]");
   runtime::configure(*this);
 }
 
@@ -153,6 +172,126 @@ runtime_config runtime_system_config::to_runtime_config() const {
 void runtime_system_config::load_admin_middleman() {
   if (admin_port != 0 || remote_port != 0 || !pool_node.empty())
     load<caf::io::middleman>();
+}
+
+} // namespace exapool
+
+namespace exapool {
+namespace {
+
+[[noreturn]] void refuse(const std::string& what) {
+  throw runtime_error(pool_errc::invalid_config, "exapool invalid_config: " + what);
+}
+
+// A setting's value and where it came from (the option or the variable), for its errors.
+struct sourced {
+  std::string value;
+  std::string source;
+};
+
+// The option's value from the command line or the ini file, else the variable's when it is set
+// and not empty (an option set to "" wins over the environment: it was said on purpose).
+std::optional<sourced> lookup(const caf::actor_system_config& cfg, const std::string& key,
+                              const char* variable) {
+  if (auto value = caf::get_if<std::string>(&cfg.content, "exapool." + key))
+    return sourced{*value, "exapool." + key};
+  if (const char* env = std::getenv(variable); env != nullptr && *env != '\0')
+    return sourced{env, variable};
+  return std::nullopt;
+}
+
+std::string required(const caf::actor_system_config& cfg, const std::string& key,
+                     const char* variable) {
+  auto found = lookup(cfg, key, variable);
+  if (!found || found->value.empty())
+    refuse("exapool." + key + " (or " + variable + ") is not set");
+  return found->value;
+}
+
+std::string password_of(const caf::actor_system_config& cfg) {
+  auto file = lookup(cfg, "password-file", "EXAPOOL_PASSWORD_FILE");
+  auto variable = lookup(cfg, "password-env", "EXAPOOL_PASSWORD_ENV");
+  if (file && variable)
+    refuse(file->source + " and " + variable->source + " are both set: give the password one way");
+  if (file)
+    return read_password_file(file->value, file->source);
+  if (variable)
+    return read_password_variable(variable->value, variable->source);
+  const char* plain = std::getenv("EXAPOOL_PASSWORD");
+  return plain != nullptr ? plain : "";
+}
+
+std::vector<std::string> init_sql_of(const caf::actor_system_config& cfg) {
+  if (auto list = caf::get_if<std::vector<std::string>>(&cfg.content, "exapool.init-sql"))
+    return *list;
+  return {};
+}
+
+// The file's bytes. POSIX calls, not a stream: a stream hides why a read failed (a directory,
+// a permission), and the error must say.
+std::string file_content(const std::string& path, const std::string& named_by) {
+  auto where = "the password file '" + path + "' (" + named_by + ")";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    refuse(where + (errno == ENOENT ? " does not exist"
+                                    : std::string(" cannot be read: ") + std::strerror(errno)));
+  constexpr std::size_t limit = 64 * 1024; // a password, not a data file
+  std::string text;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 || text.size() + static_cast<std::size_t>(n) > limit)
+      break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  int error = n < 0 ? errno : 0;
+  ::close(fd);
+  if (n < 0)
+    refuse(where + " cannot be read: " + std::strerror(error));
+  if (n > 0)
+    refuse(where + " is larger than 64 KiB: is it the right file?");
+  return text;
+}
+
+} // namespace
+
+std::string read_password_file(const std::string& path, const std::string& named_by) {
+  if (path.empty())
+    refuse(named_by + " is empty: it names the file that holds the password");
+  auto text = file_content(path, named_by);
+  // Editors and `echo` end the file with a newline that is no part of the password.
+  if (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+    if (!text.empty() && text.back() == '\r')
+      text.pop_back();
+  }
+  if (text.empty())
+    refuse("the password file '" + path + "' (" + named_by + ") is empty");
+  return text;
+}
+
+std::string read_password_variable(const std::string& name, const std::string& named_by) {
+  if (name.empty())
+    refuse(named_by + " is empty: it names the variable that holds the password");
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr)
+    refuse("the password variable " + name + " (named by " + named_by + ") is not set");
+  if (*value == '\0')
+    refuse("the password variable " + name + " (named by " + named_by + ") is empty");
+  return value;
+}
+
+credentials credentials_from_config(const caf::actor_system_config& cfg) {
+  credentials creds;
+  creds.dsn = required(cfg, "dsn", "EXAPOOL_DSN");
+  creds.user = required(cfg, "user", "EXAPOOL_USER");
+  creds.password.value = password_of(cfg);
+  if (auto schema = lookup(cfg, "schema", "EXAPOOL_SCHEMA"))
+    creds.schema = schema->value;
+  creds.init_sql = init_sql_of(cfg);
+  return creds;
 }
 
 } // namespace exapool

@@ -12,6 +12,9 @@
 // `--exapool.io-threads=2` sets the threads every real connection's network I/O runs on.
 // `--exapool.pool-name=orders` names the pools; `--exapool.initialization-fail-timeout=10s`
 // lets prewarm wait that long for a first connection before it throws the cause.
+// The credentials of the service's database come from exapool.dsn, exapool.user,
+// exapool.password-file or exapool.password-env, exapool.schema and exapool.init-sql, each
+// else from its environment variable (credentials_from_config).
 #pragma once
 
 #include "actors/runtime.hpp"
@@ -22,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace exapool {
 
@@ -52,5 +56,32 @@ public:
   std::string remote_host = "127.0.0.1";
   std::string pool_node; // "host:port": a service node borrowing through that pool node
 };
+
+// The credentials the configuration names, for a service (or a command) that reads its database
+// from caf-application.ini, the command line or the environment instead of code. Each setting
+// comes from `cfg` (the command line over the ini file, as CAF merges them), else from its
+// environment variable, as exapool.max-size does:
+//   exapool.dsn            EXAPOOL_DSN            required
+//   exapool.user           EXAPOOL_USER           required
+//   exapool.password-file  EXAPOOL_PASSWORD_FILE  a file holding the password (one trailing
+//                                                 newline is stripped)
+//   exapool.password-env   EXAPOOL_PASSWORD_ENV   the name of a variable holding the password
+//   exapool.schema         EXAPOOL_SCHEMA
+//   exapool.init-sql       (none: a list)         statements run on every new connection
+// At most one of password-file and password-env; with neither, the password is
+// EXAPOOL_PASSWORD (empty when unset). The other fields keep the defaults of `credentials`.
+// Throws runtime_error (invalid_config) naming the option, variable or file at fault: a DSN or
+// user missing, a password file that does not exist, cannot be read or is empty, a named
+// variable that is unset or empty. No text ever holds the password.
+credentials credentials_from_config(const caf::actor_system_config& cfg);
+
+// The password kept in the file `path` (one trailing newline, LF or CRLF, stripped), for
+// credentials_from_config. `named_by` (the option or variable that named the file) goes into
+// the error, which names the file and never its content.
+std::string read_password_file(const std::string& path, const std::string& named_by);
+
+// The password kept in the environment variable `name`; unset or empty is an error naming it
+// and `named_by`.
+std::string read_password_variable(const std::string& name, const std::string& named_by);
 
 } // namespace exapool

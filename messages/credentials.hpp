@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace exapool {
 
@@ -54,14 +55,36 @@ struct credentials {
   // stays in the pool). Rows: 0 is no limit. Bytes: the client's decoded size.
   std::uint64_t max_result_rows = 0;
   std::uint64_t max_result_bytes = std::uint64_t(1) << 30;
+  // Run in order once on every new connection, after the login (which sets schema, autocommit
+  // and queryTimeout) and before the pool hands it out. What they leave (an opened schema, an
+  // ALTER SESSION) is the session's baseline, which every reset restores; a transaction they
+  // leave open is committed. One failing fails the open.
+  std::vector<std::string> init_sql;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credentials& x) {
+// How the printed credentials show init_sql: its count, never its text (a statement may be
+// long, or carry a secret, e.g. CREATE CONNECTION ... IDENTIFIED BY).
+inline std::string init_sql_summary(const std::vector<std::string>& statements) {
+  return std::to_string(statements.size()) + " init SQL statement" +
+         (statements.size() == 1 ? "" : "s");
+}
+
+template <class Inspector, class InitSql>
+typename Inspector::result_type inspect_fields(Inspector& f, credentials& x, InitSql& init_sql) {
   return f(caf::meta::type_name("credentials"), x.dsn, x.user, x.password, x.access_token,
            x.refresh_token, x.schema, x.tls, x.insecure, x.ca_file, x.compression,
            x.protocol_version, x.autocommit, x.server_query_timeout_s, x.connect_timeout,
            x.socket_timeout, x.query_timeout, x.client_name, x.max_result_rows, x.max_result_bytes,
-           x.login_timeout);
+           x.login_timeout, init_sql);
+}
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credentials& x) {
+  if constexpr (std::is_same<Inspector, caf::detail::stringification_inspector>::value) {
+    std::string shown = init_sql_summary(x.init_sql);
+    return inspect_fields(f, x, shown);
+  } else {
+    return inspect_fields(f, x, x.init_sql);
+  }
 }
 
 } // namespace exapool

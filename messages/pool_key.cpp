@@ -60,6 +60,10 @@ std::string canonical_encoding(const credentials& c) {
   put(out, "client_name", c.client_name);
   put(out, "max_result_rows", std::to_string(c.max_result_rows));
   put(out, "max_result_bytes", std::to_string(c.max_result_bytes));
+  // The count first, then each statement length-prefixed: no two lists encode alike.
+  put(out, "init_sql_count", static_cast<long long>(c.init_sql.size()));
+  for (const auto& statement : c.init_sql)
+    put(out, "init_sql", statement);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace exapool::cli {
@@ -29,7 +30,8 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 struct demo_config : runtime_system_config {
-  std::string dsn = env_or("EXAPOOL_DSN", "");
+  std::string dsn; // read through credentials_from_config (configured_database)
+  // The embedded exasim's user and password (a real Exasol's come from the configuration).
   std::string user = env_or("EXAPOOL_USER", "sys");
   std::string password = env_or("EXAPOOL_PASSWORD", "exasol");
   std::size_t sessions = 4;
@@ -40,8 +42,9 @@ struct demo_config : runtime_system_config {
 
   demo_config() {
     opt_group{custom_options_, "demo"}
-        .add(dsn, "dsn", "a real Exasol (env EXAPOOL_DSN); empty: an embedded exasim")
-        .add(user, "user", "user name (env EXAPOOL_USER)")
+        .add(dsn, "dsn",
+             "a real Exasol, as exapool.dsn (env EXAPOOL_DSN); none: an embedded exasim")
+        .add(user, "user", "user name (env EXAPOOL_USER; with a DSN: as exapool.user)")
         .add(sessions, "sessions", "concurrent sessions (the seed's dbt threads)")
         .add(statements, "statements", "statements per session")
         .add(login_latency, "login-latency", "embedded exasim's login latency (seed: ~1 s)")
@@ -354,6 +357,19 @@ bool run_process_case(const demo_config& cfg, exasim::server& sim, caf::actor_sy
 
 } // namespace
 
+// The real Exasol the configuration names, if any (else the demo embeds exasim): every field
+// from credentials_from_config, --demo.dsn and --demo.user standing for exapool.dsn and
+// exapool.user.
+std::optional<credentials> configured_database(demo_config& cfg) {
+  for (auto [own, shared] :
+       {std::pair{"demo.dsn", "exapool.dsn"}, std::pair{"demo.user", "exapool.user"}})
+    if (auto value = caf::get_if<std::string>(&cfg.content, own))
+      caf::put(cfg.content, shared, *value);
+  if (caf::get_if(&cfg.content, "exapool.dsn") == nullptr && env_or("EXAPOOL_DSN", "").empty())
+    return std::nullopt;
+  return credentials_from_config(cfg);
+}
+
 int run_demo(int argc, char** argv) {
   demo_config cfg;
   if (auto code = parse_options(cfg, argc, argv))
@@ -370,11 +386,12 @@ int run_demo(int argc, char** argv) {
   try {
     auto rt_config = cfg.to_runtime_config();
     std::unique_ptr<exasim::server> sim;
-    credentials creds;
-    creds.user = cfg.user;
-    creds.password.value = cfg.password;
+    auto database = configured_database(cfg);
+    credentials creds = database ? *database : credentials{};
     creds.client_name = "exapool demo";
-    if (cfg.dsn.empty()) {
+    if (!database) {
+      creds.user = cfg.user;
+      creds.password.value = cfg.password;
       exasim::server_options opts;
       opts.login_latency = duration_cast<milliseconds>(cfg.login_latency);
       opts.users = {{cfg.user, cfg.password}};
@@ -384,8 +401,7 @@ int run_demo(int argc, char** argv) {
       std::printf("exasim on wss://127.0.0.1:%u, login latency %lld ms (the seed measured ~1 s)\n",
                   sim->port(), static_cast<long long>(opts.login_latency.count()));
     } else {
-      creds.dsn = cfg.dsn;
-      std::printf("Exasol at %s\n", cfg.dsn.c_str());
+      std::printf("Exasol at %s\n", creds.dsn.c_str());
     }
     std::size_t total = cfg.sessions * cfg.statements;
     std::printf("workload: %zu sessions x %zu statements; pool size %zu\n", cfg.sessions,

@@ -1,4 +1,5 @@
 // `exapool query`: runs SQL through the C++ client and prints each result as a table.
+#include "actors/runtime_options.hpp"
 #include "apps/exapool/command.hpp"
 #include "apps/exapool/options.hpp"
 #include "apps/exapool/statements.hpp"
@@ -28,6 +29,8 @@ struct query_config : caf::actor_system_config {
   std::string dsn = env_or("EXAPOOL_DSN", "");
   std::string user = env_or("EXAPOOL_USER", "");
   std::string password = env_or("EXAPOOL_PASSWORD", "");
+  std::string password_file = env_or("EXAPOOL_PASSWORD_FILE", "");
+  std::string password_env = env_or("EXAPOOL_PASSWORD_ENV", "");
   std::string access_token = env_or("EXAPOOL_ACCESS_TOKEN", "");
   bool plain_ws = false;
   bool insecure = false;
@@ -46,6 +49,12 @@ struct query_config : caf::actor_system_config {
         .add(dsn, "dsn", "host[/fingerprint][:port][,...] (env EXAPOOL_DSN)")
         .add(user, "user", "user name (env EXAPOOL_USER)")
         .add(password, "password", "password (prefer env EXAPOOL_PASSWORD: argv is visible)")
+        .add(password_file, "password-file",
+             "a file holding the password, one trailing newline stripped (env "
+             "EXAPOOL_PASSWORD_FILE)")
+        .add(password_env, "password-env",
+             "the name of an environment variable holding the password (env "
+             "EXAPOOL_PASSWORD_ENV)")
         .add(access_token, "access-token", "OpenID access token (env EXAPOOL_ACCESS_TOKEN)")
         .add(plain_ws, "plain-ws", "ws instead of wss (no TLS; Exasol 8 refuses it)")
         .add(insecure, "insecure", "skip TLS certificate checks (tests only)")
@@ -124,6 +133,23 @@ std::string hint_for(const exasol::error& e, const query_config& cfg) {
 
 } // namespace
 
+// The password from --exasol.password-file or --exasol.password-env when one is given, read as
+// exapool's credentials_from_config reads it; the error text (it never holds the password).
+std::optional<std::string> read_password(query_config& cfg) {
+  try {
+    if (!cfg.password_file.empty() && !cfg.password_env.empty())
+      return std::string("--exasol.password-file and --exasol.password-env are both set: give the "
+                         "password one way");
+    if (!cfg.password_file.empty())
+      cfg.password = read_password_file(cfg.password_file, "--exasol.password-file");
+    else if (!cfg.password_env.empty())
+      cfg.password = read_password_variable(cfg.password_env, "--exasol.password-env");
+  } catch (const runtime_error& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
 int run_query(int argc, char** argv) {
   query_config cfg;
   if (auto code = parse_options(cfg, argc, argv))
@@ -142,6 +168,10 @@ int run_query(int argc, char** argv) {
   if (cfg.dsn.empty() || (cfg.user.empty() && cfg.access_token.empty())) {
     std::cerr << "error: --exasol.dsn and --exasol.user (or EXAPOOL_DSN and EXAPOOL_USER) "
                  "are required\n";
+    return 2;
+  }
+  if (auto refused = read_password(cfg)) {
+    std::cerr << "error: " << *refused << "\n";
     return 2;
   }
   if (cfg.password.empty() && cfg.access_token.empty())

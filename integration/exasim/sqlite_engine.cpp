@@ -396,7 +396,7 @@ private:
                        "COMMAND_NAME, STMT_ID, DURATION, QUERY_TIMEOUT, ACTIVITY, LOGIN_TIME, "
                        "CLIENT, DRIVER, ENCRYPTED, HOST, OS_USER, OS_NAME, SCOPE_SCHEMA, "
                        "CONSUMER_GROUP, NICE, RESOURCES) VALUES (?1, ?2, ?3, ?4, 0, '0:00:00', "
-                       "0, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'SYS_CONSUMER_GROUP', 0, "
+                       "?13, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'SYS_CONSUMER_GROUP', 0, "
                        "0)",
                        -1, &raw, nullptr);
     stmt_ptr insert(raw);
@@ -423,6 +423,7 @@ private:
         sqlite3_bind_null(insert.get(), 12);
       else
         text(12, row.current_schema);
+      sqlite3_bind_int64(insert.get(), 13, static_cast<sqlite3_int64>(row.query_timeout));
       sqlite3_step(insert.get());
     }
   }

@@ -64,6 +64,7 @@ struct session_row {
   std::string client, driver, os_user, os_name, host;
   bool encrypted = false;
   std::string current_schema;
+  std::int64_t query_timeout = 0; // the session's queryTimeout (EXA_ALL_SESSIONS.QUERY_TIMEOUT)
   std::chrono::system_clock::time_point login_time;
 };
 

@@ -70,6 +70,12 @@ void front_state::set_current_schema(std::uint64_t id, const std::string& schema
     it->second.row.current_schema = schema;
 }
 
+void front_state::set_query_timeout(std::uint64_t id, std::int64_t seconds) {
+  std::lock_guard lock(mutex_);
+  if (auto it = live_.find(id); it != live_.end())
+    it->second.row.query_timeout = seconds;
+}
+
 std::size_t front_state::active_sessions() const {
   std::lock_guard lock(mutex_);
   return live_.size();

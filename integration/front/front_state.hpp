@@ -85,6 +85,7 @@ public:
   void unregister_session(std::uint64_t id);
   void set_status(std::uint64_t id, const char* status);
   void set_current_schema(std::uint64_t id, const std::string& schema);
+  void set_query_timeout(std::uint64_t id, std::int64_t seconds);
   std::size_t active_sessions() const;
   std::vector<std::uint64_t> session_ids() const;
   std::vector<std::shared_ptr<session_core>> live_cores() const;

@@ -730,8 +730,10 @@ void session_core::respond(json::object response) {
       for (auto& [name, value] : changed)
         reported.get_object()[name] = value;
     }
-    if (session_id_ != 0)
+    if (session_id_ != 0) {
       state_->set_current_schema(session_id_, attributes_.current_schema());
+      state_->set_query_timeout(session_id_, attributes_.query_timeout_seconds());
+    }
   }
   attributes_before_.reset();
   busy_ = false;

@@ -53,6 +53,7 @@ TEST_CASE("pool key differs when any single field differs", "[pool_key]") {
       {"max_result_rows", [](credentials& c) { c.max_result_rows = 10; }},
       {"max_result_bytes", [](credentials& c) { c.max_result_bytes = 1000; }},
       {"client_name", [](credentials& c) { c.client_name = "dbt"; }},
+      {"init_sql", [](credentials& c) { c.init_sql = {"OPEN SCHEMA S"}; }},
   };
   auto base = make_pool_key(sample());
   for (auto& [field, mutate] : mutations) {
@@ -70,6 +71,19 @@ TEST_CASE("field boundaries cannot be shifted to forge an equal key", "[pool_key
   b.user = "a";
   b.schema = "bc";
   CHECK(make_pool_key(a) != make_pool_key(b));
+}
+
+TEST_CASE("init SQL lists that differ only in how they split never share a key", "[pool_key]") {
+  credentials a = sample(), b = sample(), c = sample(), d = sample();
+  a.init_sql = {"ab"};
+  b.init_sql = {"a", "b"};
+  c.init_sql = {"b", "a"};
+  d.init_sql = {"ab", ""};
+  std::vector<pool_key> keys{make_pool_key(a), make_pool_key(b), make_pool_key(c), make_pool_key(d),
+                             make_pool_key(sample())};
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t j = i + 1; j < keys.size(); ++j)
+      CHECK(keys[i] != keys[j]);
 }
 
 TEST_CASE("no secret appears in the pool key or the printed credentials", "[pool_key]") {
