@@ -129,6 +129,7 @@ supervisor_actor::behavior_type front(front_pointer self, supervisor_actor targe
       forward<prewarm_report, prewarm_atom, credentials, std::size_t>(self),
       forward<prewarm_report, prewarm_atom, credentials>(self),
       forward<pool_stats, stats_atom, pool_key>(self),
+      forward<pool_stats, stats_atom, credentials>(self),
       forward<std::vector<pool_stats>, stats_atom>(self),
       [](shutdown_atom) -> caf::result<std::vector<pool_stats>> {
         return make_error(pool_errc::invalid_config,

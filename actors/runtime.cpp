@@ -441,7 +441,7 @@ prewarm_report runtime::prewarm(const credentials& creds) {
 }
 
 pool_stats runtime::stats(const credentials& creds) {
-  return ask<pool_stats>(2 * config_.slack, stats_atom::value, make_pool_key(creds));
+  return ask<pool_stats>(2 * config_.slack, stats_atom::value, creds);
 }
 
 std::vector<pool_stats> runtime::stats() {

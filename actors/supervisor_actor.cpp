@@ -622,6 +622,9 @@ supervisor_impl::behavior_type supervisor(supervisor_pointer self, supervisor_co
         return prewarm(self, creds, *n);
       },
       [self](stats_atom, const pool_key& key) { return one_stats(self, key); },
+      [self](stats_atom, const credentials& creds) {
+        return one_stats(self, make_pool_key(creds));
+      },
       [self](stats_atom) { return all_stats(self); },
       [self](shutdown_atom) { return drain(self); },
       [self](stats_atom, pool_atom) { return self->state.restarts; },

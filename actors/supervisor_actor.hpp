@@ -59,6 +59,9 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<prewarm_atom, credentials>::with<prewarm_report>,
     // One pool's stats (an error when no pool has this key), or every pool's.
     caf::replies_to<stats_atom, pool_key>::with<pool_stats>,
+    // The same by credentials: the key is made here, since pool keys differ between processes
+    // (messages/pool_key.hpp), and a service node (actors/remote.hpp) asks for its pool so.
+    caf::replies_to<stats_atom, credentials>::with<pool_stats>,
     caf::replies_to<stats_atom>::with<std::vector<pool_stats>>,
     // Drains every pool: new borrows are refused with shutting_down, waiters failed, leased
     // connections closed when returned or after the pool's shutdown_grace. Replies the final

@@ -82,6 +82,8 @@ TEST_CASE("two processes: a service node's statements run on the pool node's con
   runtime rt{pool_node_config(2)};
   auto creds = sim_credentials(db);
   child_process service{node_exe, {"queries", node_address(rt), db.dsn(), "40"}, {password_env}};
+  // The pool node's prewarm report and stats, read by the service node: its 80 statements.
+  CHECK(service.await_line("remote stats ") == "requested=1 borrowed=80 pools=1");
   CHECK(service.await_line("done ") == expected_sum(40));
   CHECK(service.exited_ok());
   auto stats = rt.stats(creds);

@@ -4,7 +4,8 @@
 //   remote_node pool-node <port>               a pool node on 127.0.0.1:<port> (0: free);
 //                                              prints "port <n>", serves until SIGTERM
 //   remote_node queries <host:port> <dsn> <n>  n statements through a session actor and n
-//                                              blocking ones; prints "done <sum of results>"
+//                                              blocking ones, a prewarm and the stats; prints
+//                                              "remote stats ..." and "done <sum of results>"
 //   remote_node hold <host:port> <dsn>         begins a transaction, inserts into `held`,
 //                                              prints "holding" and waits to be killed
 //   remote_node hostile <host:port>            asks the pool node's supervisor to shut down
@@ -96,6 +97,11 @@ int queries(const std::string& node, const std::string& dsn, int n) {
   self->send_exit(session, caf::exit_reason::user_shutdown);
   for (int i = 1; i <= n; ++i)
     sum += first_int(rt.query(creds, "SELECT " + std::to_string(i)));
+  // The supervisor's other answers cross the wire too: a prewarm report and pool stats.
+  auto report = rt.prewarm(creds, 1);
+  auto stats = rt.stats(creds);
+  std::cout << "remote stats requested=" << report.requested << " borrowed=" << stats.borrowed
+            << " pools=" << rt.stats().size() << std::endl;
   std::cout << "done " << sum << std::endl;
   return 0;
 }

@@ -250,6 +250,7 @@ supervisor_actor::behavior_type counting_supervisor(supervisor_actor::pointer, p
         return refuse();
       },
       [refuse](stats_atom, const pool_key&) -> caf::result<pool_stats> { return refuse(); },
+      [refuse](stats_atom, const credentials&) -> caf::result<pool_stats> { return refuse(); },
       [](stats_atom) { return std::vector<pool_stats>{}; },
       [](shutdown_atom) { return std::vector<pool_stats>{}; },
       [](stats_atom, pool_atom) { return std::size_t{0}; },
