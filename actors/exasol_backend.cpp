@@ -18,6 +18,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <optional>
 #include <string_view>
 
 namespace exapool {
@@ -67,6 +68,11 @@ bool same(const exasol::attributes& baseline, const exasol::attributes& now,
   return b->second == n->second;
 }
 
+// The client has no CAF inside: its options are std::optional.
+template <class T> std::optional<T> std_optional(const caf::optional<T>& x) {
+  return x ? std::optional<T>(*x) : std::nullopt;
+}
+
 } // namespace
 
 exasol::connection_options connection_options_of(const credentials& c) {
@@ -84,6 +90,10 @@ exasol::connection_options connection_options_of(const credentials& c) {
   o.schema = c.schema;
   o.autocommit = c.autocommit;
   o.server_query_timeout_s = c.server_query_timeout_s;
+  o.snapshot_transactions = std_optional(c.snapshot_transactions);
+  o.timestamp_utc = std_optional(c.timestamp_utc);
+  o.numeric_characters = std_optional(c.numeric_characters);
+  o.feedback_interval_s = std_optional(c.feedback_interval_s);
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   o.connect_timeout = duration_cast<milliseconds>(c.connect_timeout);
@@ -219,13 +229,29 @@ void core::on_open(std::exception_ptr e, const backend_done<std::uint64_t>& done
   std::make_shared<init_op>(shared_from_this(), done)->start();
 }
 
-// The configured attributes the session does not have yet (none when the server applied the
-// login's): the login sends them, but a session that misses one must not start the baseline.
-exasol::attributes missing_configured(const credentials& creds, const exasol::attributes& now) {
+// The attributes the credentials configure; those left unset are the server's to choose.
+exasol::attributes configured_attributes(const credentials& creds) {
   exasol::attributes configured{{"autocommit", creds.autocommit},
                                 {"queryTimeout", std::int64_t(creds.server_query_timeout_s)}};
   if (!creds.schema.empty()) // setAttributes opens a schema; none configured: none opened
     configured["currentSchema"] = creds.schema;
+  if (creds.snapshot_transactions)
+    configured["snapshotTransactionsEnabled"] = *creds.snapshot_transactions;
+  if (creds.timestamp_utc)
+    configured["timestampUtcEnabled"] = *creds.timestamp_utc;
+  if (creds.numeric_characters)
+    configured["numericCharacters"] = *creds.numeric_characters;
+  if (creds.feedback_interval_s)
+    configured["feedbackInterval"] = std::int64_t(*creds.feedback_interval_s);
+  if (creds.result_set_max_rows) // not sent at login: see connection_options
+    configured["resultSetMaxRows"] = static_cast<std::int64_t>(*creds.result_set_max_rows);
+  return configured;
+}
+
+// The configured attributes the session does not have yet (none when the server applied the
+// login's): the login sends them, but a session that misses one must not start the baseline.
+exasol::attributes missing_configured(const credentials& creds, const exasol::attributes& now) {
+  auto configured = configured_attributes(creds);
   exasol::attributes missing;
   for (auto& [name, value] : configured)
     if (auto n = now.find(name); n == now.end() || !(n->second == value))
@@ -233,7 +259,20 @@ exasol::attributes missing_configured(const credentials& creds, const exasol::at
   return missing;
 }
 
+// resultSetMaxRows came with protocol v2: a server that chose v1 cannot limit the rows, and
+// a pool that was asked to must not run without the limit.
+std::exception_ptr unsupported_attributes(const credentials& creds,
+                                          const exasol::session_info& session) {
+  if (!creds.result_set_max_rows || session.protocol_version >= 2)
+    return nullptr;
+  return failure(exasol::error_kind::config,
+                 "resultSetMaxRows needs protocol version 2 or later; the server uses version " +
+                     std::to_string(session.protocol_version));
+}
+
 void init_op::start() {
+  if (auto e = unsupported_attributes(c_->creds, c_->state().info))
+    return fail(e);
   auto missing = missing_configured(c_->creds, c_->state().attrs);
   if (missing.empty())
     return do_init(0);

@@ -1,5 +1,7 @@
 #include "actors/runtime_options.hpp"
 
+#include "integration/exasol/connection.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -93,7 +95,20 @@ runtime_system_config::runtime_system_config() {
                         "EXAPOOL_PASSWORD_ENV; neither this nor password-file: EXAPOOL_PASSWORD)")
       .add<std::string>("schema", "the schema every connection opens (env EXAPOOL_SCHEMA)")
       .add<std::vector<std::string>>(
-          "init-sql", "statements run once on every new connection, e.g. [\"ALTER SESSION ...\"]");
+          "init-sql", "statements run once on every new connection, e.g. [\"ALTER SESSION ...\"]")
+      // Session attributes: unset, the server's default stays.
+      // CAF 0.17 takes a bool option on the command line as a flag (true); false needs the
+      // ini file.
+      .add<bool>("snapshot-transactions", "session attribute snapshotTransactionsEnabled")
+      .add<bool>("timestamp-utc", "session attribute timestampUtcEnabled")
+      .add<std::string>("numeric-characters",
+                        "session attribute numericCharacters: decimal and group separator, "
+                        "e.g. \".,\"")
+      .add<std::int64_t>("feedback-interval",
+                         "session attribute feedbackInterval: seconds between heartbeats (> 0)")
+      .add<std::int64_t>("result-set-max-rows",
+                         "session attribute resultSetMaxRows (protocol v2+): rows a result set "
+                         "returns at most, 0 = no limit");
   runtime::configure(*this);
 }
 
@@ -227,6 +242,43 @@ std::vector<std::string> init_sql_of(const caf::actor_system_config& cfg) {
   return {};
 }
 
+// The option's value, unset when the option is. CAF checks the type (a value of another type
+// in caf-application.ini is dropped by CAF 0.17 and leaves the option unset).
+template <class T>
+caf::optional<T> option(const caf::actor_system_config& cfg, const std::string& name) {
+  if (auto value = caf::get_if<T>(&cfg.content, name))
+    return *value;
+  return caf::none;
+}
+
+// The session attributes' options; an option left unset leaves its attribute unset.
+void read_session_attributes(const caf::actor_system_config& cfg, credentials& creds) {
+  creds.snapshot_transactions = option<bool>(cfg, "exapool.snapshot-transactions");
+  creds.timestamp_utc = option<bool>(cfg, "exapool.timestamp-utc");
+  if (auto chars = option<std::string>(cfg, "exapool.numeric-characters")) {
+    if (!exasol::valid_numeric_characters(*chars))
+      refuse("exapool.numeric-characters=\"" + *chars +
+             "\" must be two distinct ASCII characters, the decimal and the group separator "
+             "(e.g. \".,\")");
+    creds.numeric_characters = chars;
+  }
+  if (auto seconds = option<std::int64_t>(cfg, "exapool.feedback-interval")) {
+    // Below the socket timeout (30 s by default): the server's heartbeats are all a running
+    // query sends, and a longer silence ends the connection.
+    auto limit = std::chrono::duration_cast<std::chrono::seconds>(creds.socket_timeout).count();
+    if (*seconds <= 0 || (limit > 0 && *seconds >= limit))
+      refuse("exapool.feedback-interval=" + std::to_string(*seconds) +
+             " must be at least 1 and below the socket timeout (seconds)");
+    creds.feedback_interval_s = static_cast<int>(*seconds);
+  }
+  if (auto rows = option<std::int64_t>(cfg, "exapool.result-set-max-rows")) {
+    if (*rows < 0)
+      refuse("exapool.result-set-max-rows=" + std::to_string(*rows) +
+             " must not be negative (0: no limit)");
+    creds.result_set_max_rows = static_cast<std::uint64_t>(*rows);
+  }
+}
+
 // The file's bytes. POSIX calls, not a stream: a stream hides why a read failed (a directory,
 // a permission), and the error must say.
 std::string file_content(const std::string& path, const std::string& named_by) {
@@ -291,6 +343,7 @@ credentials credentials_from_config(const caf::actor_system_config& cfg) {
   if (auto schema = lookup(cfg, "schema", "EXAPOOL_SCHEMA"))
     creds.schema = schema->value;
   creds.init_sql = init_sql_of(cfg);
+  read_session_attributes(cfg, creds);
   return creds;
 }
 

@@ -68,11 +68,16 @@ public:
 //   exapool.password-env   EXAPOOL_PASSWORD_ENV   the name of a variable holding the password
 //   exapool.schema         EXAPOOL_SCHEMA
 //   exapool.init-sql       (none: a list)         statements run on every new connection
+//   exapool.snapshot-transactions, exapool.timestamp-utc (bool), exapool.numeric-characters
+//   (two distinct ASCII characters), exapool.feedback-interval (seconds, 1 to below the socket
+//   timeout), exapool.result-set-max-rows (0 or more): session attributes, no variables; unset,
+//   the server's default stays.
 // At most one of password-file and password-env; with neither, the password is
 // EXAPOOL_PASSWORD (empty when unset). The other fields keep the defaults of `credentials`.
 // Throws runtime_error (invalid_config) naming the option, variable or file at fault: a DSN or
 // user missing, a password file that does not exist, cannot be read or is empty, a named
-// variable that is unset or empty. No text ever holds the password.
+// variable that is unset or empty, a session attribute out of its range. No text ever holds the
+// password.
 credentials credentials_from_config(const caf::actor_system_config& cfg);
 
 // The password kept in the file `path` (one trailing newline, LF or CRLF, stripped), for

@@ -4,6 +4,7 @@
 
 #include <caf/detail/stringification_inspector.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/optional.hpp>
 #include <caf/timespan.hpp>
 
 #include <chrono>
@@ -45,6 +46,18 @@ struct credentials {
   int protocol_version = 3;
   bool autocommit = true;
   int server_query_timeout_s = 0; // the session attribute queryTimeout
+  // The other writable session attributes. Unset (the default), nothing is sent and the
+  // server's default stays; set, they are applied like the three above and every reset
+  // restores them. caf::optional, as CAF 0.17's inspect knows no std::optional.
+  caf::optional<bool> snapshot_transactions; // snapshotTransactionsEnabled
+  caf::optional<bool> timestamp_utc;         // timestampUtcEnabled
+  // numericCharacters (NLS_NUMERIC_CHARACTERS): the decimal, then the group separator, e.g.
+  // ".,"; two distinct ASCII characters.
+  caf::optional<std::string> numeric_characters;
+  caf::optional<int> feedback_interval_s; // feedbackInterval: seconds between heartbeats, > 0
+  // resultSetMaxRows (protocol v2+; 0 = no limit): the server returns at most this many rows
+  // of a result set, and drops the rest without an error.
+  caf::optional<std::uint64_t> result_set_max_rows;
   caf::timespan connect_timeout = std::chrono::seconds(10);
   // The whole login after the handshake, however many heartbeats the server sends meanwhile.
   caf::timespan login_timeout = std::chrono::seconds(20);
@@ -75,7 +88,8 @@ typename Inspector::result_type inspect_fields(Inspector& f, credentials& x, Ini
            x.refresh_token, x.schema, x.tls, x.insecure, x.ca_file, x.compression,
            x.protocol_version, x.autocommit, x.server_query_timeout_s, x.connect_timeout,
            x.socket_timeout, x.query_timeout, x.client_name, x.max_result_rows, x.max_result_bytes,
-           x.login_timeout, init_sql);
+           x.login_timeout, init_sql, x.snapshot_transactions, x.timestamp_utc,
+           x.numeric_characters, x.feedback_interval_s, x.result_set_max_rows);
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credentials& x) {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <type_traits>
 
 namespace exapool {
 namespace {
@@ -34,6 +35,16 @@ void put(std::string& out, const char* tag, const std::string& value) {
 
 void put(std::string& out, const char* tag, long long value) {
   put(out, tag, std::to_string(value));
+}
+
+// Unset and set encode apart: "-" alone, or "+" and the value.
+template <class T> void put(std::string& out, const char* tag, const caf::optional<T>& value) {
+  if (!value)
+    return put(out, tag, std::string("-"));
+  if constexpr (std::is_same<T, std::string>::value)
+    put(out, tag, "+" + *value);
+  else
+    put(out, tag, "+" + std::to_string(*value));
 }
 
 } // namespace
@@ -64,6 +75,11 @@ std::string canonical_encoding(const credentials& c) {
   put(out, "init_sql_count", static_cast<long long>(c.init_sql.size()));
   for (const auto& statement : c.init_sql)
     put(out, "init_sql", statement);
+  put(out, "snapshot_transactions", c.snapshot_transactions);
+  put(out, "timestamp_utc", c.timestamp_utc);
+  put(out, "numeric_characters", c.numeric_characters);
+  put(out, "feedback_interval_s", c.feedback_interval_s);
+  put(out, "result_set_max_rows", c.result_set_max_rows);
   return out;
 }
 

@@ -47,6 +47,12 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using steady = std::chrono::steady_clock;
 
+// Printable ASCII only: a byte count alone would let one multi-byte character pass.
+bool valid_numeric_characters(const std::string& c) {
+  auto ascii = [](char x) { return x >= 0x20 && x < 0x7f; };
+  return c.size() == 2 && ascii(c[0]) && ascii(c[1]) && c[0] != c[1];
+}
+
 namespace {
 
 using strand_type = net::strand<net::any_io_executor>;
@@ -164,6 +170,24 @@ error_kind overall_kind(const std::vector<attempt_failure>& failures) {
 
 std::exception_ptr make_error(error_kind kind, const std::string& text) {
   return std::make_exception_ptr(error(kind, text));
+}
+
+// The configured attributes a server would refuse, or that would break the connection, fail
+// here rather than in a login or a long query.
+void check_attributes(const connection_options& o) {
+  if (o.numeric_characters && !valid_numeric_characters(*o.numeric_characters))
+    throw error(error_kind::config, "numericCharacters must be two distinct ASCII characters, "
+                                    "the decimal and the group separator (e.g. \".,\"), not \"" +
+                                        *o.numeric_characters + "\"");
+  if (!o.feedback_interval_s)
+    return;
+  if (*o.feedback_interval_s <= 0)
+    throw error(error_kind::config, "feedbackInterval must be at least 1 second");
+  // The server's heartbeats are all a running query sends: socket_timeout must outlast them.
+  if (o.socket_timeout.count() > 0 &&
+      std::chrono::seconds(*o.feedback_interval_s) >= o.socket_timeout)
+    throw error(error_kind::config, "feedbackInterval (" + std::to_string(*o.feedback_interval_s) +
+                                        " s) must be shorter than the socket timeout");
 }
 
 } // namespace
@@ -292,6 +316,7 @@ async_connection::impl::impl(net::any_io_executor ex, connection_options o)
     throw error(error_kind::config, "no user name given");
   if (opts.protocol_version < 1)
     throw error(error_kind::config, "protocol version must be 1 or higher");
+  check_attributes(opts);
   hosts = parse_dsn(opts.dsn, opts.tls);
   if (!opts.tls)
     return;

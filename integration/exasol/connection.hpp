@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ struct connection_options {
   std::string schema; // currentSchema; empty: none
   bool autocommit = true;
   int server_query_timeout_s = 0; // the session attribute queryTimeout (R0001 on expiry), 0 = off
+  // Unset: not sent, the server's default stays. resultSetMaxRows is no login attribute: it
+  // needs protocol v2, and the version in use is known only after the login (the pool sets it
+  // with setAttributes then).
+  std::optional<bool> snapshot_transactions;     // snapshotTransactionsEnabled
+  std::optional<bool> timestamp_utc;             // timestampUtcEnabled
+  std::optional<std::string> numeric_characters; // the decimal, then the group separator: ".,"
+  // feedbackInterval: seconds between the server's heartbeats while a query runs; shorter than
+  // socket_timeout, or a long query's silence ends the connection.
+  std::optional<int> feedback_interval_s;
 
   // Every wait is bounded; 0 turns a limit off. Heartbeats (Pings, Pongs) never extend a
   // deadline, except that they keep a query without query_timeout alive (see README.md).
@@ -56,6 +66,9 @@ struct connection_options {
 
   request::client_identity identity;
 };
+
+// True for a valid numericCharacters: two distinct printable ASCII characters.
+bool valid_numeric_characters(const std::string& chars);
 
 class connection {
 public:

@@ -116,6 +116,15 @@ login_command::login_command(const connection_options& opts)
   credentials_.initial_attributes = {{"currentSchema", opts.schema},
                                      {"autocommit", opts.autocommit},
                                      {"queryTimeout", std::int64_t(opts.server_query_timeout_s)}};
+  auto& initial = credentials_.initial_attributes;
+  if (opts.snapshot_transactions)
+    initial["snapshotTransactionsEnabled"] = *opts.snapshot_transactions;
+  if (opts.timestamp_utc)
+    initial["timestampUtcEnabled"] = *opts.timestamp_utc;
+  if (opts.numeric_characters)
+    initial["numericCharacters"] = *opts.numeric_characters;
+  if (opts.feedback_interval_s)
+    initial["feedbackInterval"] = std::int64_t(*opts.feedback_interval_s);
   if (token_) {
     credentials_.access_token = opts.access_token;
     credentials_.refresh_token = opts.access_token.empty() ? opts.refresh_token : std::string();

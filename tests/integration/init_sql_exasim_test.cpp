@@ -2,9 +2,14 @@
 // run once on every new connection (a table they write to counts them), what a borrower
 // changes with SQL comes back to the configured values for the next borrower (EXA_ALL_SESSIONS'
 // SCOPE_SCHEMA and QUERY_TIMEOUT, and whether a statement commits), and a failing init
-// statement fails the open by its position and leaves no server session behind.
+// statement fails the open by its position and leaves no server session behind. The other
+// session attributes (snapshotTransactionsEnabled, timestampUtcEnabled, numericCharacters,
+// feedbackInterval, resultSetMaxRows) are what the server reports for a new connection, and
+// what a borrower sets through a proxy request comes back for the next one; resultSetMaxRows
+// also shows in the rows the server returns.
 #include "runtime_support.hpp"
 
+#include "actors/connection_actor.hpp"
 #include "tests/support/runtime_errors.hpp"
 
 #include <algorithm>
@@ -48,6 +53,43 @@ runtime_config pool_of(std::size_t size) {
   auto config = sim_runtime_config();
   config.pool.max_size = size;
   return config;
+}
+
+// The attributes the connection's session has, as the server last reported them (the open's or
+// the reset's getAttributes; a set_attributes request with nothing wanted sends nothing), read
+// by a borrower that gives the connection back at once.
+exasol::attributes attributes_of(caf::scoped_actor& self, const pool_actor& pool) {
+  auto granted = ask<lease>(self, pool, borrow_atom::value);
+  proxy_request read;
+  read.type = proxy_request::kind::set_attributes;
+  auto outcome = ask<proxy_outcome>(self, caf::actor_cast<connection_actor>(granted.connection),
+                                    execute_atom::value, granted.id, read);
+  self->send(pool, give_back_atom::value, granted.id);
+  return outcome.after;
+}
+
+// The five attributes under test, set to anything but the server's defaults.
+credentials with_session_attributes(credentials creds) {
+  creds.snapshot_transactions = true;
+  creds.timestamp_utc = true;
+  creds.numeric_characters = std::string(",.");
+  creds.feedback_interval_s = 4;
+  creds.result_set_max_rows = std::uint64_t(3);
+  return creds;
+}
+
+const exasol::attributes configured_attributes{{"snapshotTransactionsEnabled", true},
+                                               {"timestampUtcEnabled", true},
+                                               {"numericCharacters", std::string(",.")},
+                                               {"feedbackInterval", std::int64_t{4}},
+                                               {"resultSetMaxRows", std::int64_t{3}}};
+
+void check_configured(const exasol::attributes& now) {
+  for (const auto& [name, value] : configured_attributes) {
+    INFO(name);
+    REQUIRE(now.count(name) == 1);
+    CHECK(now.at(name) == value);
+  }
 }
 
 } // namespace
@@ -177,5 +219,70 @@ TEST_CASE("a failing init statement fails the open by its position and leaves no
   // A borrower hears the same cause when its wait ends.
   auto borrow = thrown_by([&] { rt.execute(creds, "SELECT 3"); });
   CHECK_THAT(std::string(borrow.what()), Catch::Contains("init SQL statement 2 of 3 failed"));
+  rt.shutdown();
+}
+
+TEST_CASE("the other session attributes are applied to a new connection and restored by reset",
+          "[runtime][exasim][init_sql]") {
+  sim db;
+  runtime rt{pool_of(1)}; // one connection: every borrower gets the same session
+  auto admin = admin_of(db.server);
+  rt.execute(admin, "CREATE TABLE ten_rows (x INT)");
+  rt.execute(admin,
+             "INSERT INTO ten_rows VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)");
+  auto creds = with_session_attributes(sim_credentials(db.server));
+  caf::scoped_actor self{rt.system()};
+  auto pool = ask<pool_actor>(self, rt.supervisor(), pool_atom::value, creds);
+
+  check_configured(attributes_of(self, pool));
+  // The server applies the row limit: three of the ten rows, without an error.
+  CHECK(rt.query(creds, "SELECT x FROM ten_rows").row_count() == 3);
+  CHECK(rt.query(admin, "SELECT x FROM ten_rows").row_count() == 10); // not set: the default
+  auto opened_before = db.stats().sessions_opened;
+  {
+    // A borrower (a proxied client) wants the server's defaults back; feedbackInterval stays
+    // the proxy front's own, so the hostile-server test covers its restore.
+    auto granted = ask<lease>(self, pool, borrow_atom::value);
+    proxy_request change;
+    change.sql = {"SELECT x FROM ten_rows"};
+    change.wanted = {{"snapshotTransactionsEnabled", false},
+                     {"timestampUtcEnabled", false},
+                     {"numericCharacters", std::string(".,")},
+                     {"resultSetMaxRows", std::int64_t{0}}};
+    auto outcome = ask<proxy_outcome>(self, caf::actor_cast<connection_actor>(granted.connection),
+                                      execute_atom::value, granted.id, change);
+    REQUIRE_FALSE(outcome.failed());
+    CHECK(outcome.results.at(0).rows.row_count() == 10); // the server took the change
+    for (const auto& [name, value] : change.wanted) {
+      INFO(name);
+      CHECK(outcome.after.at(name) == value);
+    }
+    self->send(pool, give_back_atom::value, granted.id);
+  }
+  check_configured(attributes_of(self, pool));
+  CHECK(rt.query(creds, "SELECT x FROM ten_rows").row_count() == 3);
+  CHECK(db.stats().sessions_opened == opened_before); // reset, not replaced
+  CHECK(rt.stats(creds).opened == 1);
+  rt.shutdown();
+}
+
+TEST_CASE("resultSetMaxRows fails the open against a server that speaks protocol v1 only",
+          "[runtime][exasim][init_sql]") {
+  auto options = sim_options();
+  options.max_protocol_version = 1;
+  exasim::server server{options};
+  server.start();
+  auto config = pool_of(1);
+  config.pool.acquire_timeout = 1s;
+  runtime rt{config};
+  auto creds = sim_credentials(server);
+  creds.result_set_max_rows = std::uint64_t(3);
+  auto e = thrown_by([&] { rt.prewarm(creds, 1); });
+  CHECK_THAT(std::string(e.what()), Catch::Contains("resultSetMaxRows needs protocol version 2"));
+  CHECK(eventually([&] { return server.stats().active_sessions == 0; })); // closed, not pooled
+  // The other attributes need no v2.
+  auto others = with_session_attributes(sim_credentials(server));
+  others.result_set_max_rows = caf::none;
+  CHECK(rt.prewarm(others, 1).opened == 1);
   rt.shutdown();
 }

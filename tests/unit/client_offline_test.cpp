@@ -68,6 +68,34 @@ TEST_CASE("client refuses bad options with config errors", "[client]") {
   CHECK(connect_error(opts).kind() == error_kind::config);
 }
 
+TEST_CASE("client refuses session attributes a server would refuse or outwait", "[client]") {
+  connection_options opts;
+  opts.dsn = "127.0.0.1:" + std::to_string(dead_port()); // a config error comes before any connect
+  opts.tls = false;
+  opts.user = "sys";
+  auto refused = [&](connection_options o, const std::string& named) {
+    auto e = connect_error(std::move(o));
+    CHECK(e.kind() == error_kind::config);
+    CHECK_THAT(std::string(e.what()), Catch::Contains(named));
+  };
+  for (std::string chars : {"", ".", "..", ".,;", "\xc3\xa9"}) {
+    INFO("numericCharacters '" << chars << "'");
+    auto o = opts;
+    o.numeric_characters = chars;
+    refused(o, "numericCharacters");
+  }
+  auto o = opts;
+  o.feedback_interval_s = 0;
+  refused(o, "feedbackInterval");
+  o.socket_timeout = std::chrono::seconds(10);
+  o.feedback_interval_s = 10; // heartbeats as far apart as the silence the client allows
+  refused(o, "feedbackInterval");
+  // Valid values pass the checks: the failure is the refused connection.
+  o.feedback_interval_s = 9;
+  o.numeric_characters = ",.";
+  CHECK(connect_error(o).kind() != error_kind::config);
+}
+
 TEST_CASE("client names a refused address and hides the password", "[client]") {
   connection_options opts;
   auto port = dead_port();

@@ -241,3 +241,57 @@ TEST_CASE("the password and the init SQL never appear in the printed credentials
   CHECK_THAT(printed, Catch::Contains("1 init SQL statement"));
   CHECK_THAT(printed, Catch::Contains("db:8563"));
 }
+
+TEST_CASE("session attributes come from their options and stay unset without them",
+          "[credentials_config]") {
+  clean_environment env;
+  std::vector<std::string> base{"--exapool.dsn=db:8563", "--exapool.user=u"};
+  auto plain = from(base);
+  CHECK_FALSE(plain.snapshot_transactions);
+  CHECK_FALSE(plain.timestamp_utc);
+  CHECK_FALSE(plain.numeric_characters);
+  CHECK_FALSE(plain.feedback_interval_s);
+  CHECK_FALSE(plain.result_set_max_rows);
+
+  auto args = base;
+  for (std::string option : {"--exapool.snapshot-transactions", "--exapool.timestamp-utc",
+                             "--exapool.numeric-characters=,.", "--exapool.feedback-interval=5",
+                             "--exapool.result-set-max-rows=0"})
+    args.push_back(option);
+  auto set = from(args);
+  CHECK(set.snapshot_transactions == caf::optional<bool>(true));
+  CHECK(set.timestamp_utc == caf::optional<bool>(true)); // a flag on the command line
+  CHECK(set.numeric_characters == caf::optional<std::string>(",."));
+  CHECK(set.feedback_interval_s == caf::optional<int>(5));
+  CHECK(set.result_set_max_rows == caf::optional<std::uint64_t>(0));
+
+  auto ini = from({}, "[exapool]\ndsn=\"db:8563\"\nuser=\"u\"\nsnapshot-transactions=false\n"
+                      "timestamp-utc=true\nnumeric-characters=\".,\"\nfeedback-interval=2\n"
+                      "result-set-max-rows=100\n");
+  CHECK(ini.snapshot_transactions == caf::optional<bool>(false));
+  CHECK(ini.timestamp_utc == caf::optional<bool>(true));
+  CHECK(ini.numeric_characters == caf::optional<std::string>(".,"));
+  CHECK(ini.feedback_interval_s == caf::optional<int>(2));
+  CHECK(ini.result_set_max_rows == caf::optional<std::uint64_t>(100));
+}
+
+TEST_CASE("session attribute values out of range are refused by option name",
+          "[credentials_config]") {
+  clean_environment env;
+  auto with = [](const std::string& option) {
+    return std::vector<std::string>{"--exapool.dsn=db:8563", "--exapool.user=u", option};
+  };
+  for (std::string chars : {".", "..", ".,;", "", "\xc3\xa9"}) { // é: two bytes, one character
+    INFO("numeric-characters '" << chars << "'");
+    refusal({}, "exapool.numeric-characters",
+            "[exapool]\ndsn=\"db:8563\"\nuser=\"u\"\nnumeric-characters=\"" + chars + "\"\n");
+  }
+  CHECK_THAT(refusal(with("--exapool.feedback-interval=0"), "exapool.feedback-interval"),
+             Catch::Contains("at least 1"));
+  refusal(with("--exapool.feedback-interval=-3"), "exapool.feedback-interval");
+  // The default socket timeout is 30 s: heartbeats 30 s apart would let a long query time out.
+  refusal(with("--exapool.feedback-interval=30"), "exapool.feedback-interval");
+  CHECK(from(with("--exapool.feedback-interval=29")).feedback_interval_s == caf::optional<int>(29));
+  CHECK_THAT(refusal(with("--exapool.result-set-max-rows=-1"), "exapool.result-set-max-rows"),
+             Catch::Contains("must not be negative"));
+}

@@ -3,6 +3,10 @@
 #include "messages/pool_config.hpp"
 #include "messages/pool_key.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/deep_to_string.hpp>
 #include <catch2/catch.hpp>
 
@@ -54,6 +58,11 @@ TEST_CASE("pool key differs when any single field differs", "[pool_key]") {
       {"max_result_bytes", [](credentials& c) { c.max_result_bytes = 1000; }},
       {"client_name", [](credentials& c) { c.client_name = "dbt"; }},
       {"init_sql", [](credentials& c) { c.init_sql = {"OPEN SCHEMA S"}; }},
+      {"snapshot_transactions", [](credentials& c) { c.snapshot_transactions = true; }},
+      {"timestamp_utc", [](credentials& c) { c.timestamp_utc = true; }},
+      {"numeric_characters", [](credentials& c) { c.numeric_characters = std::string(",."); }},
+      {"feedback_interval_s", [](credentials& c) { c.feedback_interval_s = 5; }},
+      {"result_set_max_rows", [](credentials& c) { c.result_set_max_rows = std::uint64_t(10); }},
   };
   auto base = make_pool_key(sample());
   for (auto& [field, mutate] : mutations) {
@@ -62,6 +71,65 @@ TEST_CASE("pool key differs when any single field differs", "[pool_key]") {
     mutate(changed);
     CHECK(make_pool_key(changed) != base);
   }
+}
+
+TEST_CASE("a session attribute set to the server's default is not the attribute unset",
+          "[pool_key]") {
+  // Unset sends nothing (another server default may apply); set sends the value: two pools.
+  auto base = make_pool_key(sample());
+  credentials a = sample(), b = sample(), c = sample(), d = sample(), e = sample();
+  a.snapshot_transactions = false;
+  b.timestamp_utc = false;
+  c.numeric_characters = std::string(".,");
+  d.feedback_interval_s = 1;
+  e.result_set_max_rows = std::uint64_t(0);
+  std::vector<pool_key> keys{base,
+                             make_pool_key(a),
+                             make_pool_key(b),
+                             make_pool_key(c),
+                             make_pool_key(d),
+                             make_pool_key(e)};
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t j = i + 1; j < keys.size(); ++j)
+      CHECK(keys[i] != keys[j]);
+  // "-" is a value of numericCharacters too, and still not "unset".
+  credentials dash = sample();
+  dash.numeric_characters = std::string("-");
+  CHECK(make_pool_key(dash) != base);
+}
+
+TEST_CASE("the session attributes survive serialisation and are printed", "[pool_key]") {
+  auto creds = sample();
+  creds.snapshot_transactions = true;
+  creds.timestamp_utc = false;
+  creds.numeric_characters = std::string(",.");
+  creds.feedback_interval_s = 7;
+  creds.result_set_max_rows = std::uint64_t(1234);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(creds));
+  credentials back;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(back));
+  CHECK(make_pool_key(back) == make_pool_key(creds)); // every field, the new ones included
+  CHECK(back.snapshot_transactions == caf::optional<bool>(true));
+  CHECK(back.timestamp_utc == caf::optional<bool>(false));
+  CHECK(back.numeric_characters == caf::optional<std::string>(",."));
+  CHECK(back.feedback_interval_s == caf::optional<int>(7));
+  CHECK(back.result_set_max_rows == caf::optional<std::uint64_t>(1234));
+  // And unset comes back unset.
+  credentials plain = sample(), plain_back;
+  buf.clear();
+  caf::binary_serializer sink2{sys, buf};
+  REQUIRE_FALSE(sink2(plain));
+  caf::binary_deserializer source2{sys, buf};
+  REQUIRE_FALSE(source2(plain_back));
+  CHECK_FALSE(plain_back.snapshot_transactions);
+  CHECK_FALSE(plain_back.numeric_characters);
+  CHECK_FALSE(plain_back.result_set_max_rows);
+  CHECK_THAT(caf::deep_to_string(creds), Catch::Contains("1234"));
 }
 
 TEST_CASE("field boundaries cannot be shifted to forge an equal key", "[pool_key]") {
