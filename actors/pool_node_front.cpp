@@ -65,6 +65,14 @@ template <class Done, class Failed> void connect(front_pointer self, Done done, 
           [self, failed](caf::error& err) mutable { failed(node_error(self, err)); });
 }
 
+// Calls `use` with the supervisor behind the front: at once, or, on a service node that lost
+// its pool node, once connected again; a failed connect answers `rp` with its error.
+template <class Promise, class Use> void when_connected(front_pointer self, Promise rp, Use use) {
+  if (self->state.target)
+    return use(self->state.target);
+  connect(self, std::move(use), [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+}
+
 // Each request goes to the supervisor behind the front; on a service node that lost its
 // pool node, after connecting again.
 template <class R, class... Ts> auto forward(front_pointer self) {
@@ -74,9 +82,8 @@ template <class R, class... Ts> auto forward(front_pointer self) {
     if (!self->state.node)
       return make_error(pool_errc::shutting_down, "the supervisor is gone");
     auto rp = self->make_response_promise<R>();
-    connect(
-        self, [rp, xs...](supervisor_actor& target) mutable { rp.delegate(target, xs...); },
-        [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    when_connected(self, rp,
+                   [rp, xs...](supervisor_actor& target) mutable { rp.delegate(target, xs...); });
     return rp;
   };
 }
@@ -94,10 +101,7 @@ template <class R, class... Ts> auto ask_remote(front_pointer self) {
           .then([rp](R& x) mutable { rp.deliver(std::move(x)); },
                 [self, rp](caf::error& err) mutable { rp.deliver(node_error(self, err)); });
     };
-    if (self->state.target)
-      ask(self->state.target);
-    else
-      connect(self, ask, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    when_connected(self, rp, std::move(ask));
     return rp;
   };
 }

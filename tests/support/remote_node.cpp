@@ -131,10 +131,8 @@ int hostile(const std::string& node) {
   cfg.load<caf::io::middleman>();
   runtime::configure(cfg);
   caf::actor_system sys{cfg};
-  auto colon = node.rfind(':');
-  auto supervisor =
-      connect_pool_node(sys, node.substr(0, colon),
-                        static_cast<std::uint16_t>(std::stoi(node.substr(colon + 1))), 10s);
+  auto [host, port] = split_host_port(node, "the pool node");
+  auto supervisor = connect_pool_node(sys, host, port, 10s);
   caf::scoped_actor self{sys};
   self->request(supervisor, 10s, shutdown_atom::value)
       .receive([](std::vector<pool_stats>&) { std::cout << "shutdown: done" << std::endl; },
