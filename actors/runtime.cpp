@@ -1,5 +1,6 @@
 #include "actors/runtime.hpp"
 
+#include "actors/event_loop.hpp"
 #include "actors/metrics_endpoint.hpp"
 #include "actors/pool_node_front.hpp"
 #include "actors/remote.hpp"
@@ -33,14 +34,10 @@ std::string render_exapool(std::uint8_t code, caf::atom_value, const caf::messag
   return text;
 }
 
-// The runtime's I/O threads, when its connections use the real client (a custom factory
-// brings its own I/O, so a runtime over fakes starts no thread unless it serves metrics).
-// 0 threads is refused.
+// The runtime's own I/O threads, for a system that does not run on exapool's event loop, when
+// its connections use the real client (a custom factory brings its own I/O, so a runtime over
+// fakes starts no thread unless it serves metrics).
 std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config) {
-  if (config.io_threads == 0)
-    throw runtime_error(pool_errc::invalid_config,
-                        "exapool invalid_config: io_threads (exapool.io-threads) must be at "
-                        "least 1");
   // A service node's connections are the pool node's.
   if (config.make_backend || !config.pool_node.empty())
     return config.metrics_port ? std::make_unique<exasol::io_threads>(1) : nullptr;
@@ -49,6 +46,10 @@ std::unique_ptr<exasol::io_threads> make_io_threads(const runtime_config& config
 
 // A runtime_config made in code is checked as the options are (runtime_options.cpp).
 runtime_config checked(runtime_config config) {
+  if (config.io_threads == 0)
+    throw runtime_error(pool_errc::invalid_config,
+                        "exapool invalid_config: io_threads (exapool.io-threads) must be at "
+                        "least 1");
   if (config.initialization_fail_timeout.count() < 0)
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: initialization_fail_timeout "
@@ -109,6 +110,10 @@ runtime_error::runtime_error(pool_errc code, const std::string& text, std::strin
 void runtime::configure(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, render_exapool);
   register_wire_types(cfg); // for remote sessions, on both sides
+  // Actors and sockets on one event loop: a statement's hops between the runtime's actors and
+  // its socket completions wake no other thread (actors/event_loop.hpp). Measured with
+  // bench/run_suite.sh --only=b1 (see bench/README.md, B1).
+  load_event_loop(cfg);
 
   // CAF's idle workers poll in 50 us sleeps for 500 rounds ("moderate") before they wait on a
   // condition variable; a connection's reply then waits for the next poll, and the polling
@@ -126,12 +131,12 @@ void runtime::configure(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads", std::size_t{1});
 }
 
-runtime::runtime(runtime_config config)
-    : config_(checked(std::move(config))), io_(make_io_threads(config_)) {
+runtime::runtime(runtime_config config) : config_(checked(std::move(config))) {
   own_config_ = std::make_unique<caf::actor_system_config>();
   configure(*own_config_);
-  if (config_.scheduler_threads > 0)
-    own_config_->set("scheduler.max-threads", config_.scheduler_threads);
+  // On the event loop the scheduler's threads are the I/O threads.
+  own_config_->set("scheduler.max-threads",
+                   std::max({config_.scheduler_threads, config_.io_threads, std::size_t{1}}));
   if (!middleman_options(config_).empty())
     own_config_->load<caf::io::middleman>();
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);
@@ -141,7 +146,7 @@ runtime::runtime(runtime_config config)
 }
 
 runtime::runtime(caf::actor_system& system, runtime_config config)
-    : config_(checked(std::move(config))), io_(make_io_threads(config_)), system_(&system) {
+    : config_(checked(std::move(config))), system_(&system) {
   if (auto names = middleman_options(config_); !names.empty() && !system.has_middleman())
     throw runtime_error(pool_errc::invalid_config,
                         "exapool invalid_config: " + names +
@@ -153,6 +158,12 @@ runtime::runtime(caf::actor_system& system, runtime_config config)
 }
 
 void runtime::start() {
+  // The system's event loop when it runs on one, else threads of the runtime's own.
+  io_threads_ = event_loop_of(*system_);
+  if (!io_threads_) {
+    io_ = make_io_threads(config_);
+    io_threads_ = io_.get();
+  }
   if (!config_.pool_node.empty()) {
     // A wrong address fails here, in the constructor; later losses reconnect in the front.
     auto [host, port] = split_host_port(config_.pool_node, "exapool.pool-node");
@@ -187,7 +198,7 @@ void runtime::start_supervisor() {
   supervisor_config sup;
   sup.pool = config_.pool;
   sup.make_backend = config_.make_backend;
-  sup.io = config_.make_backend ? nullptr : io_.get();
+  sup.io = config_.make_backend ? nullptr : io_threads_;
   sup.request_slack = config_.slack;
   sup.limits = config_.limits;
   sup.log = std::make_shared<const logger>(config_.log);
@@ -227,9 +238,9 @@ std::uint16_t runtime::admin_port() const {
 }
 
 void runtime::start_metrics() {
-  metrics_ =
-      std::make_unique<metrics_endpoint>(*system_, supervisor_, 2 * config_.slack, io_->executor(),
-                                         config_.metrics_host, *config_.metrics_port);
+  metrics_ = std::make_unique<metrics_endpoint>(*system_, supervisor_, 2 * config_.slack,
+                                                io_threads_->executor(), config_.metrics_host,
+                                                *config_.metrics_port);
 }
 
 // Before the actor system and the I/O threads go: no request reaches them afterwards.

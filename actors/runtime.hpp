@@ -45,17 +45,20 @@ struct runtime_config {
   pool_config pool;                         // every pool's behaviour
   supervisor_limits limits;                 // how many pools, idle eviction, restart intensity
   credentials_backend_factory make_backend; // empty: the real Exasol client
-  // CAF scheduler threads of an actor system the runtime makes itself (0: the runtime's
-  // default, 1: see runtime::configure).
+  // Threads of the event loop (actors and sockets, actors/event_loop.hpp) of an actor system
+  // the runtime makes itself: the larger of this and io_threads (0: io_threads).
   std::size_t scheduler_threads = 0;
   // Pool events (connect failures, evictions, reclaimed and leaked leases, acquire timeouts),
   // at log.level and above, to log.sink (default: stderr). See actors/log.hpp.
   log_config log;
-  // The threads every real connection's network I/O runs on (one io_context the runtime owns),
-  // whatever the number of connections: a pool of 500 connections still has this many. More
-  // than 1 only helps when parsing big results on one thread is the bottleneck. At least 1:
-  // 0 is refused (runtime_error, invalid_config). Started only when the runtime uses the real
-  // client (make_backend empty); a custom factory brings its own I/O.
+  // The threads every real connection's network I/O runs on, whatever the number of
+  // connections: a pool of 500 connections still has this many. On exapool's event loop (the
+  // default, runtime::configure) they are the actor system's scheduler threads, which run the
+  // actors too: in a system the runtime makes, the larger of this and scheduler_threads; in a
+  // system it attaches to, that system's scheduler.max-threads. On another scheduler, an
+  // io_context of the runtime's own with this many threads, started only when the runtime uses
+  // the real client (make_backend empty). More than 1 only helps when parsing big results on
+  // one thread is the bottleneck. At least 1: 0 is refused (runtime_error, invalid_config).
   std::size_t io_threads = 1;
   // How much longer than the pool's own timeouts a blocking call waits before it gives up.
   caf::timespan slack = std::chrono::seconds(10);
@@ -194,9 +197,11 @@ private:
   template <class T, class Request> T ask_session(const credentials& creds, Request request);
 
   runtime_config config_;
-  // Where the real connections' I/O runs (null with a custom make_backend). Declared before
-  // the actor system, so destroyed after it even without the explicit order in ~runtime.
+  // The runtime's own I/O threads when the system does not run on exapool's event loop (null
+  // with a custom make_backend). Declared before the actor system, so destroyed after it even
+  // without the explicit order in ~runtime.
   std::unique_ptr<exasol::io_threads> io_;
+  exasol::io_threads* io_threads_ = nullptr; // the event loop's or io_
   std::unique_ptr<caf::actor_system_config> own_config_;
   std::unique_ptr<caf::actor_system> own_system_;
   caf::actor_system* system_ = nullptr;

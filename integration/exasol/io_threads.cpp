@@ -24,6 +24,10 @@ io_threads::io_threads(std::size_t n) : impl_(std::make_unique<impl>()) {
 }
 
 io_threads::~io_threads() {
+  stop_and_join();
+}
+
+void io_threads::stop_and_join() {
   stop();
   for (auto& t : impl_->threads)
     if (t.joinable())

@@ -13,7 +13,7 @@ namespace exasol {
 class io_threads {
 public:
   explicit io_threads(std::size_t n = 1); // n >= 1 (0 counts as 1)
-  ~io_threads();                          // stop(), then joins every thread
+  ~io_threads();                          // stop_and_join()
   io_threads(const io_threads&) = delete;
   io_threads& operator=(const io_threads&) = delete;
 
@@ -22,6 +22,8 @@ public:
   // Stops the io_context now (the threads return from run()); handlers still
   // queued are destroyed with it (they hold only shared_ptrs).
   void stop();
+  // stop(), then waits for every thread to return (never call it on one of them).
+  void stop_and_join();
 
 private:
   struct impl;
