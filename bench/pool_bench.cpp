@@ -5,7 +5,7 @@
 // runs against a floor pool that sends the same messages with no pool logic, so the framework's
 // share of the cost is measured beside exapool's.
 //
-//   pool_bench [--cycles=N] [--policy=stealing|sharing] [--style=request|send]
+//   pool_bench [--cycles=N] [--policy=event_loop|stealing|sharing] [--style=request|send]
 //              [--borrowers=8,32,64,1000,10000] [--waiters=1000,10000,100000] [--repeat=1]
 //              [--threads=N] [--no-floor] [--csv=<file to append rows to>]
 // With --repeat=k each case runs k times and the best run counts (the machine is shared: the
@@ -46,7 +46,7 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 
 struct options {
   std::uint64_t cycles = 3'000'000;
-  std::string policy = "stealing";
+  std::string policy = "event_loop"; // the runtime's (runtime::configure)
   std::string style = "request";
   std::vector<std::size_t> borrowers = {8, 32, 64, 1000, 10000};
   std::vector<std::size_t> waiters = {1'000, 10'000, 100'000};
@@ -103,7 +103,7 @@ options parse(int argc, char** argv) {
     if (auto v = value("--cycles"))
       o.cycles = parse_count(v, "--cycles");
     else if (auto v = value("--policy"))
-      o.policy = one_of(v, {"stealing", "sharing"}, "--policy");
+      o.policy = one_of(v, {"event_loop", "stealing", "sharing"}, "--policy");
     else if (auto v = value("--style"))
       o.style = one_of(v, {"request", "send"}, "--style");
     else if (auto v = value("--borrowers"))
@@ -131,7 +131,8 @@ struct bench_config : caf::actor_system_config {
     runtime::configure(*this);
     if (threads > 0)
       set("scheduler.max-threads", threads);
-    set("scheduler.policy", policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+    if (policy != "event_loop") // CAF's own schedulers, to compare
+      set("scheduler.policy", policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   }
 };
 
@@ -396,8 +397,9 @@ caf::behavior parked_borrower(caf::event_based_actor* self, pool_actor pool) {
 
 double measure_waiters(caf::actor_system& sys, const options& o, std::size_t waiters) {
   auto plan = std::make_shared<fake_plan>();
-  auto pool = spawn_pool(sys, pool_key{std::string(64, 'c')}, bench_pool(o.pool_size),
-                         make_fake_factory(plan));
+  auto config = bench_pool(o.pool_size);
+  config.max_waiters = waiters; // the pool's bound on its queue (10,000 by default)
+  auto pool = spawn_pool(sys, pool_key{std::string(64, 'c')}, config, make_fake_factory(plan));
   caf::scoped_actor self{sys};
   std::vector<lease> held;
   for (std::size_t i = 0; i < o.pool_size; ++i)
@@ -413,8 +415,18 @@ double measure_waiters(caf::actor_system& sys, const options& o, std::size_t wai
   auto with_actors = heap_bytes();
   for (auto& p : parked)
     self->send(p, go_atom::value);
-  while (stats_of(self, pool).waiting < waiters)
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  std::size_t waiting = 0;
+  while ((waiting = stats_of(self, pool).waiting) < waiters &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
+  if (waiting < waiters) { // the actors end first: the system's end waits for them
+    shutdown(self, pool);
+    for (auto& p : parked)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    throw std::runtime_error("B4: only " + std::to_string(waiting) + " of " +
+                             std::to_string(waiters) + " borrowers queued within 2 minutes");
+  }
   auto with_waiters = heap_bytes();
   auto n = static_cast<double>(waiters);
   std::printf("waiters=%zu heap_actor_bytes_per_borrower=%.0f "
