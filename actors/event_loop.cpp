@@ -320,29 +320,34 @@ private:
   // jobs the rest of a batch goes back to Asio's queue.
   static constexpr std::size_t max_batch = 64;
 
-  // A queued job; destroyed unrun (the loop stopped), it cleans its actor up.
+  using job_list = boost::container::small_vector<caf::resumable*, 32>;
+
+  // Queued jobs: one from outside a batch, or what a batch left over. Destroyed unrun (the loop
+  // stopped), it cleans their actors up.
   struct job_handler {
     event_loop_scheduler* sched;
-    caf::resumable* job;
-    job_handler(event_loop_scheduler* s, caf::resumable* j) : sched(s), job(j) {}
+    job_list jobs;
+    job_handler(event_loop_scheduler* s, caf::resumable* job) : sched(s), jobs{job} {}
+    job_handler(event_loop_scheduler* s, job_list left) : sched(s), jobs(std::move(left)) {}
     job_handler(job_handler&& other) noexcept
-        : sched(other.sched), job(std::exchange(other.job, nullptr)) {}
+        : sched(other.sched), jobs(std::exchange(other.jobs, {})) {}
     job_handler& operator=(job_handler&&) = delete;
     ~job_handler() {
-      if (job)
+      for (auto* job : jobs)
         cleanup_and_release(job);
     }
-    void operator()() { sched->run_batch(std::exchange(job, nullptr)); }
+    void operator()() { sched->run_batch(std::exchange(jobs, {})); }
   };
 
-  void run_batch(caf::resumable* first) {
-    batch b{this, {first}};
+  void run_batch(job_list jobs) {
+    batch b{this, std::move(jobs)};
     auto* outer = std::exchange(current_batch, &b);
     while (b.next < b.jobs.size() && b.next < max_batch)
       run(b.jobs[b.next++]);
     current_batch = outer;
-    for (auto i = b.next; i < b.jobs.size(); ++i)
-      net::post(loop_->executor(), job_handler{this, b.jobs[i]});
+    if (b.next < b.jobs.size()) // the rest after the sockets' turn, as one handler
+      net::post(loop_->executor(),
+                job_handler{this, job_list(b.jobs.begin() + b.next, b.jobs.end())});
     if (clock_.has_pending())
       clock_.flush();
   }
