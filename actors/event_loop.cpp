@@ -200,7 +200,9 @@ private:
 
   // With state_mtx_ held, as everything below.
   void apply(clock_op& op) {
-    auto self = caf::actor_cast<caf::abstract_actor*>(op.actor);
+    // The owner of a timeout being set (cancellations and group messages carry none, and
+    // actor_cast must not see a null pointer).
+    auto self = op.actor ? caf::actor_cast<caf::abstract_actor*>(op.actor) : nullptr;
     switch (op.kind) {
     case clock_op::ordinary:
       return clock_base::set_ordinary_timeout(op.t, self, op.type, op.id);
