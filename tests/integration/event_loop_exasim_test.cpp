@@ -5,19 +5,10 @@
 #include "actors/event_loop.hpp"
 #include "runtime_support.hpp"
 
-#include <filesystem>
-
 using namespace exapool;
 using namespace exapool::itest;
 
 namespace {
-
-std::size_t thread_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
-    ++n;
-  return n;
-}
 
 // Four sessions at once, 25 statements each: all four connections of the pool get used.
 void run_statements(runtime& rt, const credentials& creds) {

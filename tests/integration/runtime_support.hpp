@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -70,6 +71,14 @@ inline std::uint64_t only_session(const exasim::server& s) {
   auto ids = s.session_ids();
   REQUIRE(ids.size() == 1);
   return ids.front();
+}
+
+// The threads of this process (entries of /proc/self/task).
+inline std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
 }
 
 } // namespace exapool::itest

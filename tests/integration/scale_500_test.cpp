@@ -24,13 +24,6 @@ using namespace exapool::itest;
 
 namespace {
 
-std::size_t thread_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
-    ++n;
-  return n;
-}
-
 // The process's resident memory in kB (VmRSS of /proc/self/status), 0 when unreadable.
 std::uint64_t resident_kb() {
   std::ifstream status("/proc/self/status");
