@@ -1,10 +1,10 @@
 #include "actors/runtime.hpp"
 
-#include "actors/event_loop.hpp"
 #include "actors/metrics_endpoint.hpp"
 #include "actors/pool_node_front.hpp"
 #include "actors/remote.hpp"
 #include "actors/request_errors.hpp"
+#include "integration/event_loop/event_loop.hpp"
 #include "integration/exasol/io_threads.hpp"
 #include "messages/stats_json.hpp"
 
@@ -111,8 +111,8 @@ void runtime::configure(caf::actor_system_config& cfg) {
   cfg.add_error_category(error_category, render_exapool);
   register_wire_types(cfg); // for remote sessions, on both sides
   // Actors and sockets on one event loop: a statement's hops between the runtime's actors and
-  // its socket completions wake no other thread (actors/event_loop.hpp). Measured with
-  // bench/run_suite.sh --only=b1 (see bench/README.md, B1).
+  // its socket completions wake no other thread (integration/event_loop/event_loop.hpp). Measured
+  // with bench/run_suite.sh --only=b1 (see bench/README.md, B1).
   load_event_loop(cfg);
 
   // CAF's idle workers poll in 50 us sleeps for 500 rounds ("moderate") before they wait on a

@@ -45,8 +45,8 @@ struct runtime_config {
   pool_config pool;                         // every pool's behaviour
   supervisor_limits limits;                 // how many pools, idle eviction, restart intensity
   credentials_backend_factory make_backend; // empty: the real Exasol client
-  // Threads of the event loop (actors and sockets, actors/event_loop.hpp) of an actor system
-  // the runtime makes itself: the larger of this and io_threads (0: io_threads).
+  // Threads of the event loop (actors and sockets, integration/event_loop/event_loop.hpp) of
+  // an actor system the runtime makes itself: the larger of this and io_threads (0: io_threads).
   std::size_t scheduler_threads = 0;
   // Pool events (connect failures, evictions, reclaimed and leaked leases, acquire timeouts),
   // at log.level and above, to log.sink (default: stderr). See actors/log.hpp.

@@ -2,7 +2,7 @@
 // on the loop's threads (the runtime starts no I/O thread of its own), and on CAF's own
 // scheduler (scheduler.policy=stealing) it keeps I/O threads of its own. exasim counts the
 // sessions from the server's side.
-#include "actors/event_loop.hpp"
+#include "integration/event_loop/event_loop.hpp"
 #include "runtime_support.hpp"
 
 using namespace exapool;

@@ -1,9 +1,9 @@
-// exapool's event-loop scheduler (actors/event_loop.hpp): actors and Asio handlers share the
-// loop's threads, the clock behind CAF's timeouts and delayed messages fires in deadline order
-// however they were set, CAF's schedulers stay selectable, and a system that ends with mail
+// exapool's event-loop scheduler (integration/event_loop/event_loop.hpp): actors and Asio handlers
+// share the loop's threads, the clock behind CAF's timeouts and delayed messages fires in deadline
+// order however they were set, CAF's schedulers stay selectable, and a system that ends with mail
 // and timers pending ends cleanly (the ASan run checks nothing leaks).
-#include "actors/event_loop.hpp"
 #include "actors/runtime.hpp"
+#include "integration/event_loop/event_loop.hpp"
 #include "integration/exasol/io_threads.hpp"
 
 #include <caf/all.hpp>

@@ -2,7 +2,7 @@
 // io_context of exasol::io_threads, in batches (see batch). An actor that messages another
 // actor or starts a socket operation wakes nobody; only a message from outside the loop (a
 // scoped_actor, another process) signals the loop.
-#include "actors/event_loop.hpp"
+#include "integration/event_loop/event_loop.hpp"
 
 #include "integration/exasol/io_threads.hpp"
 
