@@ -156,6 +156,10 @@ public:
 
   bool is_open() const { return !closed && opened && conn->is_open(); }
   bool is_dirty() const;
+  void set_baseline(exasol::attributes attrs) {
+    baseline = std::move(attrs);
+    compared_version.reset();
+  }
 
   // The end of every operation that started: `running` off, then the owner's completion.
   template <class T> void complete(const backend_done<T>& done, std::exception_ptr e, T value) {
@@ -173,11 +177,16 @@ public:
   bool opened = false;                            // connected and logged in
   bool closed = false, dropped = false;           // see above
   std::atomic<bool> running{false};               // an operation has started and not completed
-  exasol::attributes baseline;
+  exasol::attributes baseline; // set_baseline() only: it forgets the last comparison
   session_change changed = session_change::none;
   std::map<std::int64_t, prepared_info> prepared;
 
 private:
+  bool attributes_differ() const;
+  // The last comparison of the attributes with the baseline, and the attrs_version it saw.
+  mutable std::optional<std::uint64_t> compared_version;
+  mutable bool compared_differ = false;
+
   void on_open(std::exception_ptr e, const backend_done<std::uint64_t>& done);
   void drop(const backend_done<bool>& done);
   bool aborted_by_client(const exasol::error& e, steady::duration took) const;
@@ -316,7 +325,7 @@ void init_op::do_read_baseline() {
       [self = shared_from_this()](std::exception_ptr e, exasol::attributes attrs) {
         if (e)
           return self->fail(e);
-        self->c_->baseline = std::move(attrs);
+        self->c_->set_baseline(std::move(attrs));
         self->c_->complete(self->done_, nullptr, self->c_->state().info.session_id);
       });
 }
@@ -752,16 +761,30 @@ bool core::is_dirty() const {
   const auto& s = state();
   if (s.transaction_may_be_open() || !s.open_statements.empty() || !s.open_handles.empty())
     return true;
+  return attributes_differ();
+}
+
+// is_dirty runs twice per statement, and the attributes change only when the server reports a
+// new value: the comparison with the baseline is kept until the version or the baseline moves.
+bool core::attributes_differ() const {
+  const auto& s = state();
+  if (compared_version && *compared_version == s.attrs_version)
+    return compared_differ;
   const auto& now = s.attrs;
-  if (schema_of(now) != schema_of(baseline))
-    return true;
-  for (auto name : restorable)
-    if (!same(baseline, now, name))
+  auto differs = [&] {
+    if (schema_of(now) != schema_of(baseline))
       return true;
-  for (auto name : fixed)
-    if (!same(baseline, now, name))
-      return true;
-  return false;
+    for (auto name : restorable)
+      if (!same(baseline, now, name))
+        return true;
+    for (auto name : fixed)
+      if (!same(baseline, now, name))
+        return true;
+    return false;
+  };
+  compared_differ = differs();
+  compared_version = s.attrs_version;
+  return compared_differ;
 }
 
 // The failure of a statement started at `started`, as the caller gets it: a time limit the

@@ -113,6 +113,15 @@ pool_core::open_failure open_failure_of(const caf::error& err) {
   }
 }
 
+// A borrower, looked up by its actor's control block: the sender's pointer finds it without
+// making an actor_addr (an atomic weak reference) per borrow, and `addr` keeps the control
+// block, so the key stays unique, until the borrower's down message erases it.
+struct borrower_entry {
+  caf::actor_addr addr;
+  pool_core::borrower_id id;
+};
+using borrower_map = std::unordered_map<const caf::actor_control_block*, borrower_entry>;
+
 struct pool_state {
   pool_key key;
   pool_config config;
@@ -123,7 +132,7 @@ struct pool_state {
   std::vector<connection_slot> conns; // by slot id
   std::unordered_map<caf::actor_addr, slot_id> slot_of_conn;
   // Every borrower is monitored once for its life (no monitor churn per borrow).
-  std::unordered_map<caf::actor_addr, pool_core::borrower_id> borrowers;
+  borrower_map borrowers;
   pool_core::borrower_id next_borrower = 1;
   std::unordered_set<pool_core::borrower_id> clients; // of exapool proxy, until they are down
   std::unordered_map<pool_core::waiter_id, pending_wait> waits;
@@ -206,14 +215,13 @@ pool_core::borrower_id track_borrower(pool_pointer self) {
   auto& sender = self->current_sender();
   if (!sender)
     return 0;
-  auto addr = caf::actor_cast<caf::actor_addr>(sender);
   auto& st = self->state;
-  auto i = st.borrowers.find(addr);
+  auto i = st.borrowers.find(sender.get());
   if (i != st.borrowers.end())
-    return i->second;
+    return i->second.id;
   self->monitor(sender);
   auto id = st.next_borrower++;
-  st.borrowers.emplace(addr, id);
+  st.borrowers.emplace(sender.get(), borrower_entry{caf::actor_cast<caf::actor_addr>(sender), id});
   return id;
 }
 
@@ -370,9 +378,9 @@ void write_log(pool_pointer self, const effect& e) {
   std::string line = "pool " + st.log.label + ": " + e.text;
   if (e.borrower != 0) {
     auto named = std::find_if(st.borrowers.begin(), st.borrowers.end(),
-                              [&](const auto& b) { return b.second == e.borrower; });
+                              [&](const auto& b) { return b.second.id == e.borrower; });
     if (named != st.borrowers.end())
-      line += " (borrower: actor " + caf::to_string(named->first) + ")";
+      line += " (borrower: actor " + caf::to_string(named->second.addr) + ")";
   }
   st.log.to->log(e.level, line);
 }
@@ -462,10 +470,10 @@ caf::result<T> take_connection(pool_pointer self, pool_core::want w, OnGranted g
     run_effects(self);
     return granted(st.conns[answer.slot].conn, answer.lease_id);
   case pool_core::borrow_answer::kind::queued: {
-    auto promise = self->make_response_promise<T>();
-    st.waits.emplace(answer.waiter, waiting(promise));
+    // The result only says "delegated": the promise itself moves into the wait.
+    st.waits.emplace(answer.waiter, waiting(self->make_response_promise<T>()));
     run_effects(self); // may serve it already
-    return promise;
+    return caf::delegated<T>{};
   }
   case pool_core::borrow_answer::kind::refused:
     break;
@@ -496,17 +504,17 @@ caf::result<query_result> on_statement(pool_pointer self, std::string& sql) {
                               release_atom::value);
       },
       [&sql](caf::typed_response_promise<query_result> promise) {
-        return statement_wait{promise, std::move(sql)};
+        return statement_wait{std::move(promise), std::move(sql)};
       });
 }
 
 // A sender that was never a borrower has nothing to abort, so it is not tracked for it.
 void on_abort(pool_pointer self) {
   auto& st = self->state;
-  auto i = st.borrowers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto i = st.borrowers.find(self->current_sender().get());
   if (i == st.borrowers.end())
     return;
-  st.core->borrower_gave_up(clock_type::now(), i->second);
+  st.core->borrower_gave_up(clock_type::now(), i->second.id);
   run_effects(self);
 }
 
@@ -533,12 +541,13 @@ caf::result<pool_stats> on_shutdown(pool_pointer self) {
 void on_down(pool_pointer self, const caf::down_msg& msg) {
   auto& st = self->state;
   auto now = clock_type::now();
-  if (auto b = st.borrowers.find(msg.source); b != st.borrowers.end()) {
-    auto who = b->second;
+  auto* source = caf::actor_cast<caf::actor_control_block*>(msg.source);
+  if (auto b = st.borrowers.find(source); b != st.borrowers.end()) {
+    auto who = b->second.id;
     st.clients.erase(who);
     st.core->borrower_down(now, who);
     run_effects(self); // while its log lines can still name it
-    st.borrowers.erase(msg.source);
+    st.borrowers.erase(source);
     return;
   } else if (auto c = st.slot_of_conn.find(msg.source); c != st.slot_of_conn.end()) {
     auto s = c->second;
@@ -570,21 +579,22 @@ pool_impl::behavior_type pool_behavior(pool_pointer self, pool_key key, pool_con
   self->delayed_send(self, interval, tick_atom::value);
   st.core->start(clock_type::now());
   run_effects(self);
+  // CAF tries the handlers in this order: the ones every lease or statement uses come first.
   return {
-      [self](dirty_atom, std::uint64_t lease_id) {
-        self->state.core->dirty(clock_type::now(), lease_id);
+      [self](borrow_atom) -> caf::result<lease> { return on_borrow(self); },
+      [self](give_back_atom, std::uint64_t lease_id) {
+        self->state.core->give_back(clock_type::now(), lease_id);
         run_effects(self);
+      },
+      [self](statement_atom, std::string& sql) -> caf::result<query_result> {
+        return on_statement(self, sql);
       },
       [self](released_atom, std::uint64_t lease_id, bool dirty) {
         self->state.core->released(clock_type::now(), lease_id, dirty);
         run_effects(self);
       },
-      [self](borrow_atom) -> caf::result<lease> { return on_borrow(self); },
-      [self](statement_atom, std::string& sql) -> caf::result<query_result> {
-        return on_statement(self, sql);
-      },
-      [self](give_back_atom, std::uint64_t lease_id) {
-        self->state.core->give_back(clock_type::now(), lease_id);
+      [self](dirty_atom, std::uint64_t lease_id) {
+        self->state.core->dirty(clock_type::now(), lease_id);
         run_effects(self);
       },
       [self](abort_atom) { on_abort(self); },

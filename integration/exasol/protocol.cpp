@@ -79,9 +79,15 @@ void merge_status(session_state& s, std::string_view text) {
 
 // ------------------------------------------------------------------ session_state
 
+// Servers repeat unchanged attributes in many replies: only a new value counts as a change.
 void session_state::merge(const exasol::attributes& changed) {
-  for (const auto& [name, v] : changed)
-    attrs[name] = v;
+  for (const auto& [name, v] : changed) {
+    auto [at, added] = attrs.try_emplace(name, v);
+    if (added || !(at->second == v)) {
+      at->second = v;
+      ++attrs_version;
+    }
+  }
 }
 
 bool session_state::autocommit() const {
@@ -180,6 +186,7 @@ step login_command::on_key(std::string_view text) {
 step login_command::on_session(session_state& s, std::string_view text) {
   s.info = response::parse_session_info(text);
   s.attrs = credentials_.initial_attributes;
+  ++s.attrs_version;
   s.compressed = compression_;
   stage_ = stage::attributes;
   return step::send(request::get_attributes());

@@ -54,6 +54,7 @@ private:
 struct session_state {
   session_info info;
   exasol::attributes attrs;          // merged from every response
+  std::uint64_t attrs_version = 0;   // counts the changes of attrs (merge, login)
   bool compressed = false;           // zlib frames, from the end of the login on
   bool configured_autocommit = true; // connection_options::autocommit, until the server says
   // Server-side objects this session holds; a pool closes leftovers before reusing it.

@@ -211,6 +211,18 @@ TEST_CASE_METHOD(fixture, "pool over exasim: an opened schema is closed before t
   CHECK(sim.stats().sessions_opened == opened);
   CHECK(sim.session_ids() == ids);
   give_back(next);
+  // Clean, then dirty again on the same session: the second change is seen too (the pool
+  // keeps the last comparison with the baseline until the attributes change).
+  auto again = borrow();
+  execute(again, "SELECT 1");
+  execute(again, "OPEN SCHEMA pool_dirty");
+  give_back(again);
+  auto last = borrow();
+  CHECK(first_int(execute(last, "SELECT 1")) == 1);
+  give_back(last);
+  CHECK(stats().resets == 2);
+  CHECK(stats().closed == 0);
+  CHECK(sim.session_ids() == ids);
   shutdown();
   wait_for_active_sessions(0);
 }

@@ -313,6 +313,24 @@ TEST_CASE("set_attributes merges what was sent, then what the server reports", "
   CHECK(st.current_schema() == "C");
 }
 
+// The pool's dirty check compares the attributes with its baseline only when this version moved.
+TEST_CASE("attrs_version counts new values, not repeated ones", "[protocol]") {
+  protocol::session_state st;
+  st.merge({{"autocommit", true}, {"currentSchema", "A"}});
+  auto first = st.attrs_version;
+  CHECK(first > 0);
+  st.merge({{"autocommit", true}, {"currentSchema", "A"}}); // the server repeats itself
+  CHECK(st.attrs_version == first);
+  st.merge({});
+  CHECK(st.attrs_version == first);
+  st.merge({{"currentSchema", "B"}});
+  CHECK(st.attrs_version > first);
+  CHECK(st.current_schema() == "B");
+  auto second = st.attrs_version;
+  st.merge({{"queryTimeout", std::int64_t{5}}}); // a name not seen before
+  CHECK(st.attrs_version > second);
+}
+
 TEST_CASE("prepare and close_leftovers track the open objects", "[protocol]") {
   protocol::session_state st;
   protocol::prepare_command prepare("SELECT ?");
