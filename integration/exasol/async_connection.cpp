@@ -509,6 +509,10 @@ void async_connection::impl::connect_failed() {
 
 void async_connection::impl::configure_tls(const target& t) {
   SSL* s = tls->next_layer().native_handle();
+  // Asio's engine asks OpenSSL to free its record buffers whenever they are empty: every
+  // reply then mallocs and frees about 17 KB again (2% of the client's CPU per statement, in
+  // malloc's heap growth and consolidation). A pooled connection keeps them instead.
+  SSL_clear_mode(s, SSL_MODE_RELEASE_BUFFERS);
   bool ip = is_ip_literal(t.host.host);
   // SNI carries the DSN's host name even though we connect to a resolved address.
   if (!ip && SSL_set_tlsext_host_name(s, t.host.host.c_str()) != 1)
