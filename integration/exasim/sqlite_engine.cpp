@@ -6,9 +6,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 namespace exasim {
 namespace {
@@ -167,6 +169,50 @@ int step_all(sqlite3_stmt* stmt, std::vector<std::vector<raw_value>>& values) {
   }
 }
 
+// For the I/O thread: no busy wait, and an interrupt once the statement has run
+// quick_budget_steps SQLite VM steps; both undone at the end of the scope.
+class quick_limits {
+public:
+  static constexpr int steps_per_check = 1000, quick_budget_steps = 20'000;
+  quick_limits(sqlite3* db, int busy_timeout_ms) : db_(db), busy_timeout_ms_(busy_timeout_ms) {
+    sqlite3_busy_timeout(db_, 0);
+    sqlite3_progress_handler(db_, steps_per_check, &quick_limits::check, this);
+  }
+  ~quick_limits() {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    sqlite3_busy_timeout(db_, busy_timeout_ms_);
+  }
+  quick_limits(const quick_limits&) = delete;
+  quick_limits& operator=(const quick_limits&) = delete;
+  bool over_budget() const { return over_; }
+
+private:
+  static int check(void* self) {
+    auto* limits = static_cast<quick_limits*>(self);
+    limits->steps_ += steps_per_check;
+    limits->over_ = limits->steps_ >= quick_budget_steps;
+    return limits->over_ ? 1 : 0;
+  }
+  sqlite3* db_;
+  int busy_timeout_ms_;
+  int steps_ = 0;
+  bool over_ = false;
+};
+
+// SELECT as the first word (after blanks): transaction control and PRAGMAs count as read-only
+// for sqlite3_stmt_readonly, so the quick path also wants this.
+bool starts_with_select(std::string_view sql) {
+  auto at = sql.find_first_not_of(" \t\r\n");
+  if (at == std::string_view::npos || sql.size() - at < 7)
+    return false;
+  auto word = sql.substr(at, 7);
+  static constexpr std::string_view select = "select";
+  for (std::size_t i = 0; i < 6; ++i)
+    if (std::tolower(static_cast<unsigned char>(word[i])) != select[i])
+      return false;
+  return !std::isalnum(static_cast<unsigned char>(word[6])) && word[6] != '_';
+}
+
 bool only_separators(const char* tail) {
   for (; tail && *tail; ++tail)
     if (!std::isspace(static_cast<unsigned char>(*tail)) && *tail != ';')
@@ -226,6 +272,41 @@ public:
     execution out = statement.what == exasol_statement::kind::other
                         ? run_sql(sql, attributes)
                         : run_exasol_statement(statement, attributes);
+    attributes.set_open_transaction(in_transaction());
+    return out;
+  }
+
+  // A lone SELECT of a session in a settled transaction state (nothing to BEGIN or COMMIT
+  // first) that reads no session view runs here, with no lock wait and a budget of VM steps;
+  // anything else, or a statement that hits either limit, goes to a worker and starts again
+  // there (a read-only statement left nothing behind).
+  std::optional<execution> try_execute_quick(const std::string& exasol_sql,
+                                             attribute_set& attributes) override {
+    if (attributes.autocommit() == in_transaction() || !starts_with_select(exasol_sql) ||
+        classify_statement(exasol_sql).what != exasol_statement::kind::other)
+      return std::nullopt;
+    auto sql = substitute_session_functions(exasol_sql, who_.session_id, who_.user_name);
+    for (const char* view : session_views)
+      if (mentions_word(sql, view))
+        return std::nullopt;
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+    stmt_ptr stmt(raw);
+    if (rc != SQLITE_OK || !stmt || !only_separators(tail) || !sqlite3_stmt_readonly(stmt.get()))
+      return std::nullopt; // the worker reports what is wrong with it
+    std::vector<std::vector<raw_value>> values;
+    {
+      quick_limits limits(db_.get(), engine_.busy_timeout_ms());
+      rc = step_all(stmt.get(), values);
+      if (limits.over_budget() || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return std::nullopt;
+    }
+    execution out;
+    if (rc != SQLITE_DONE) // an error of its own, or an abort from another thread
+      out = fail(error_from(rc, sql));
+    else
+      out.results.push_back(statement_result{encode_rows(stmt.get(), sql, values), 0});
     attributes.set_open_transaction(in_transaction());
     return out;
   }

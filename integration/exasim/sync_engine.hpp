@@ -23,12 +23,20 @@ using exafront::session_row;
 using exafront::sql_error;
 using exafront::statement_result;
 
-// One per logged-in session; calls come one at a time, from worker threads, and may block.
+// One per logged-in session; calls come one at a time, from worker threads, and may block
+// (try_execute_quick: from an I/O thread, never blocking).
 // interrupt() may be called from any thread at any time.
 class sync_session {
 public:
   virtual ~sync_session() = default;
   virtual execution execute(const std::string& sql_text, attribute_set& attributes) = 0;
+  // The same, for a statement cheap enough to run on the calling (I/O) thread: it never
+  // blocks, and returns nothing, having changed nothing, when the statement needs a worker
+  // (it writes, would wait for a lock, or outruns a small budget of work).
+  virtual std::optional<execution> try_execute_quick(const std::string& /*sql_text*/,
+                                                     attribute_set& /*attributes*/) {
+    return std::nullopt;
+  }
   virtual std::optional<sql_error> sync_attributes(attribute_set& attributes) = 0;
   virtual std::variant<prepared_statement_info, sql_error> prepare(const std::string& sql_text) = 0;
   virtual execution execute_prepared(std::int64_t handle, const boost::json::array& data,
