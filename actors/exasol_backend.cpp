@@ -68,6 +68,16 @@ bool same(const exasol::attributes& baseline, const exasol::attributes& now,
   return b->second == n->second;
 }
 
+// True when `now` has another schema than the baseline, or another value of an attribute a
+// reset restores or cannot restore.
+bool differ(const exasol::attributes& baseline, const exasol::attributes& now) {
+  if (schema_of(now) != schema_of(baseline))
+    return true;
+  auto changed = [&](std::string_view name) { return !same(baseline, now, name); };
+  return std::any_of(std::begin(restorable), std::end(restorable), changed) ||
+         std::any_of(std::begin(fixed), std::end(fixed), changed);
+}
+
 // The client has no CAF inside: its options are std::optional.
 template <class T> std::optional<T> std_optional(const caf::optional<T>& x) {
   return x ? std::optional<T>(*x) : std::nullopt;
@@ -770,19 +780,7 @@ bool core::attributes_differ() const {
   const auto& s = state();
   if (compared_version && *compared_version == s.attrs_version)
     return compared_differ;
-  const auto& now = s.attrs;
-  auto differs = [&] {
-    if (schema_of(now) != schema_of(baseline))
-      return true;
-    for (auto name : restorable)
-      if (!same(baseline, now, name))
-        return true;
-    for (auto name : fixed)
-      if (!same(baseline, now, name))
-        return true;
-    return false;
-  };
-  compared_differ = differs();
+  compared_differ = differ(baseline, s.attrs);
   compared_version = s.attrs_version;
   return compared_differ;
 }

@@ -21,7 +21,8 @@ sql_error internal_error(const std::exception& e) {
 
 // What a call that threw completes with.
 template <class Result> Result failure(const std::exception& e) {
-  if constexpr (std::is_same_v<Result, execution>)
+  if constexpr (std::is_same_v<Result, execution> ||
+                std::is_same_v<Result, std::optional<execution>>)
     return execution{{}, internal_error(e)};
   else if constexpr (std::is_same_v<Result, bool>)
     return false;
@@ -31,17 +32,19 @@ template <class Result> Result failure(const std::exception& e) {
 
 // Runs `work` on a worker and hands its result to `completion` there; an exception becomes an
 // internal error, so the completion always runs.
+template <class Result, class Work> Result guarded(Work& work) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    return failure<Result>(e);
+  }
+}
+
 template <class Work, class Result>
 void run_on(boost::asio::thread_pool& workers, Work work, done<Result> completion) {
   boost::asio::post(workers,
                     [work = std::move(work), completion = std::move(completion)]() mutable {
-                      std::optional<Result> result;
-                      try {
-                        result.emplace(work());
-                      } catch (const std::exception& e) {
-                        result.emplace(failure<Result>(e));
-                      }
-                      completion(std::move(*result));
+                      completion(guarded<Result>(work));
                     });
 }
 
@@ -54,9 +57,10 @@ public:
                done<execution> completion) override {
     // A cheap SELECT answers from here: a worker hand-off costs more than the statement
     // (two thread wake-ups, most of exasim's CPU per SELECT 1).
+    auto quick = [&] { return session_->try_execute_quick(statements.front(), attributes); };
     if (statements.size() == 1)
-      if (auto quick = try_quick(statements.front(), attributes))
-        return completion(std::move(*quick));
+      if (auto answer = guarded<std::optional<execution>>(quick))
+        return completion(std::move(*answer));
     run_on(
         workers_,
         [this, statements = std::move(statements), &attributes] {
@@ -110,14 +114,6 @@ public:
   void interrupt() override { session_->interrupt(); }
 
 private:
-  std::optional<execution> try_quick(const std::string& sql, attribute_set& attributes) {
-    try {
-      return session_->try_execute_quick(sql, attributes);
-    } catch (const std::exception& e) {
-      return failure<execution>(e);
-    }
-  }
-
   std::unique_ptr<sync_session> session_;
   boost::asio::thread_pool& workers_;
 };

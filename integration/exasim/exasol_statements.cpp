@@ -18,13 +18,11 @@ bool is_word_char(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-// Splits `sql` into tokens, skipping whitespace and comments. Returns false on an
-// unterminated quote or comment.
-bool tokenize(std::string_view sql, std::vector<token>& out) {
-  std::size_t i = 0;
+// The position of the first character from `i` on that is neither whitespace nor in a
+// comment (sql.size() at the end), or npos inside an unterminated comment.
+std::size_t skip_blanks(std::string_view sql, std::size_t i) {
   while (i < sql.size()) {
-    char c = sql[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (std::isspace(static_cast<unsigned char>(sql[i]))) {
       ++i;
     } else if (sql.substr(i, 2) == "--") {
       auto end = sql.find('\n', i);
@@ -32,9 +30,22 @@ bool tokenize(std::string_view sql, std::vector<token>& out) {
     } else if (sql.substr(i, 2) == "/*") {
       auto end = sql.find("*/", i + 2);
       if (end == std::string_view::npos)
-        return false;
+        return std::string_view::npos;
       i = end + 2;
-    } else if (c == '"' || c == '\'') {
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// Splits `sql` into tokens, skipping whitespace and comments. Returns false on an
+// unterminated quote or comment.
+bool tokenize(std::string_view sql, std::vector<token>& out) {
+  std::size_t i = 0;
+  while ((i = skip_blanks(sql, i)) < sql.size()) {
+    char c = sql[i];
+    if (c == '"' || c == '\'') {
       std::string value;
       std::size_t j = i + 1;
       for (;; ++j) {
@@ -69,6 +80,8 @@ bool tokenize(std::string_view sql, std::vector<token>& out) {
       ++i;
     }
   }
+  if (i == std::string_view::npos)
+    return false;
   while (!out.empty() && out.back().kind == token::type::symbol && out.back().value == ";")
     out.pop_back(); // a trailing semicolon is harmless
   return true;
@@ -276,6 +289,16 @@ bool mentions_word(std::string_view sql, std::string_view word) {
       return true;
   }
   return false;
+}
+
+bool starts_with_word(std::string_view sql, std::string_view word) {
+  auto i = skip_blanks(sql, 0);
+  if (i == std::string_view::npos)
+    return false;
+  auto end = i;
+  while (end < sql.size() && is_word_char(sql[end]))
+    ++end;
+  return upper_ascii(sql.substr(i, end - i)) == word;
 }
 
 std::string substitute_session_functions(std::string_view sql, std::uint64_t session_id,

@@ -51,6 +51,10 @@ std::optional<insert_parameters> insert_parameter_targets(std::string_view sql);
 // Whether `sql` contains `word` (upper-case ASCII) as a whole word, ignoring case.
 bool mentions_word(std::string_view sql, std::string_view word);
 
+// Whether the first word of `sql`, after whitespace and comments, is `word` (upper-case
+// ASCII), ignoring case.
+bool starts_with_word(std::string_view sql, std::string_view word);
+
 // Exasol's identifier rule: unquoted names are upper-cased.
 std::string upper_ascii(std::string_view text);
 

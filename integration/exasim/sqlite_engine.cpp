@@ -203,20 +203,6 @@ private:
   bool over_ = false;
 };
 
-// SELECT as the first word (after blanks): transaction control and PRAGMAs count as read-only
-// for sqlite3_stmt_readonly, so the quick path also wants this.
-bool starts_with_select(std::string_view sql) {
-  auto at = sql.find_first_not_of(" \t\r\n");
-  if (at == std::string_view::npos || sql.size() - at < 7)
-    return false;
-  auto word = sql.substr(at, 7);
-  static constexpr std::string_view select = "select";
-  for (std::size_t i = 0; i < 6; ++i)
-    if (std::tolower(static_cast<unsigned char>(word[i])) != select[i])
-      return false;
-  return !std::isalnum(static_cast<unsigned char>(word[6])) && word[6] != '_';
-}
-
 bool only_separators(const char* tail) {
   for (; tail && *tail; ++tail)
     if (!std::isspace(static_cast<unsigned char>(*tail)) && *tail != ';')
@@ -283,34 +269,29 @@ public:
   // A lone SELECT of a session in a settled transaction state (nothing to BEGIN or COMMIT
   // first) that reads no session view runs here, with no lock wait and a budget of VM steps;
   // anything else, or a statement that hits either limit, goes to a worker and starts again
-  // there (a read-only statement left nothing behind).
+  // there (a read-only statement left nothing behind). No Exasol-only statement starts with
+  // SELECT (exasol_statements.hpp), so it needs no classify_statement.
   std::optional<execution> try_execute_quick(const std::string& exasol_sql,
                                              attribute_set& attributes) override {
-    if (attributes.autocommit() == in_transaction() || !starts_with_select(exasol_sql) ||
-        classify_statement(exasol_sql).what != exasol_statement::kind::other)
+    if (attributes.autocommit() == in_transaction() || !starts_with_word(exasol_sql, "SELECT"))
       return std::nullopt;
-    auto sql = substitute_session_functions(exasol_sql, who_.session_id, who_.user_name);
-    for (const char* view : session_views)
-      if (mentions_word(sql, view))
-        return std::nullopt;
-    sqlite3_stmt* raw = nullptr;
-    const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
-    stmt_ptr stmt(raw);
-    if (rc != SQLITE_OK || !stmt || !only_separators(tail) || !sqlite3_stmt_readonly(stmt.get()))
+    auto sql = sqlite_text(exasol_sql);
+    if (mentions_session_view(sql))
+      return std::nullopt;
+    auto one = prepare_one(sql);
+    if (one.error || !sqlite3_stmt_readonly(one.stmt.get()))
       return std::nullopt; // the worker reports what is wrong with it
+    auto changes_before = sqlite3_total_changes64(db_.get());
     std::vector<std::vector<raw_value>> values;
+    int rc;
     {
       quick_limits limits(db_.get(), engine_.busy_timeout_ms());
-      rc = step_all(stmt.get(), values);
+      rc = step_all(one.stmt.get(), values);
       if (limits.over_budget() || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
         return std::nullopt;
     }
-    execution out;
-    if (rc != SQLITE_DONE) // an error of its own, or an abort from another thread
-      out = fail(error_from(rc, sql));
-    else
-      out.results.push_back(statement_result{encode_rows(stmt.get(), sql, values), 0});
+    // An error of its own, or an abort from another thread, is answered here.
+    execution out = outcome(one.stmt.get(), sql, rc, values, changes_before);
     attributes.set_open_transaction(in_transaction());
     return out;
   }
@@ -327,20 +308,14 @@ public:
     if (classify_statement(sql).what != exasol_statement::kind::other)
       return sql_error{"0A000", "exasim cannot prepare this Exasol statement; execute it" +
                                     session_suffix(who_.session_id)};
-    return prepare_sql(substitute_session_functions(sql, who_.session_id, who_.user_name));
+    return prepare_sql(sqlite_text(sql));
   }
 
   std::variant<prepared_statement_info, sql_error> prepare_sql(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
-    stmt_ptr stmt(raw);
-    if (rc != SQLITE_OK)
-      return error_from(rc, sql);
-    if (!stmt)
-      return empty_statement_error();
-    if (!only_separators(tail))
-      return one_statement_error();
+    auto one = prepare_one(sql);
+    if (one.error)
+      return *one.error;
+    auto stmt = std::move(one.stmt);
     prepared_statement_info info;
     info.handle = next_handle_++;
     int parameters = sqlite3_bind_parameter_count(stmt.get());
@@ -525,32 +500,57 @@ private:
     return out;
   }
 
-  execution run_sql(const std::string& exasol_sql, attribute_set& attributes) {
-    if (auto error = begin_if_needed(attributes))
-      return fail(*error);
-    auto sql = substitute_session_functions(exasol_sql, who_.session_id, who_.user_name);
-    for (const char* view : session_views)
-      if (mentions_word(sql, view)) {
-        refresh_session_tables();
-        break;
-      }
+  // The SQL SQLite runs for an Exasol statement: the session functions as literals.
+  std::string sqlite_text(const std::string& exasol_sql) const {
+    return substitute_session_functions(exasol_sql, who_.session_id, who_.user_name);
+  }
+
+  static bool mentions_session_view(const std::string& sql) {
+    return std::any_of(std::begin(session_views), std::end(session_views),
+                       [&](const char* view) { return mentions_word(sql, view); });
+  }
+
+  // Exactly one statement, prepared, or why not.
+  struct prepared_one {
+    stmt_ptr stmt;
+    std::optional<sql_error> error;
+  };
+  prepared_one prepare_one(const std::string& sql) {
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
     int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
-    stmt_ptr stmt(raw);
+    prepared_one out{stmt_ptr(raw), std::nullopt};
     if (rc != SQLITE_OK)
-      return fail(error_from(rc, sql));
-    if (!stmt)
-      return fail(empty_statement_error());
-    if (!only_separators(tail))
-      return fail(one_statement_error());
-    return step_statement(stmt.get(), sql);
+      out.error = error_from(rc, sql);
+    else if (!out.stmt)
+      out.error = empty_statement_error();
+    else if (!only_separators(tail))
+      out.error = one_statement_error();
+    return out;
+  }
+
+  execution run_sql(const std::string& exasol_sql, attribute_set& attributes) {
+    if (auto error = begin_if_needed(attributes))
+      return fail(*error);
+    auto sql = sqlite_text(exasol_sql);
+    if (mentions_session_view(sql))
+      refresh_session_tables();
+    auto one = prepare_one(sql);
+    if (one.error)
+      return fail(*one.error);
+    return step_statement(one.stmt.get(), sql);
   }
 
   execution step_statement(sqlite3_stmt* stmt, std::string_view sql) {
     auto changes_before = sqlite3_total_changes64(db_.get());
     std::vector<std::vector<raw_value>> values;
     int rc = step_all(stmt, values);
+    return outcome(stmt, sql, rc, values, changes_before);
+  }
+
+  // What a stepped statement answers: its error, its rows, or the rows it changed.
+  execution outcome(sqlite3_stmt* stmt, std::string_view sql, int rc,
+                    std::vector<std::vector<raw_value>>& values, std::int64_t changes_before) {
     if (rc != SQLITE_DONE)
       return fail(error_from(rc, sql));
     if (sqlite3_column_count(stmt) == 0)
@@ -708,11 +708,7 @@ private:
     if (own_transaction)
       if (auto error = exec("COMMIT", "COMMIT"))
         return fail(*error);
-    if (sqlite3_column_count(stmt) == 0)
-      return row_count(sqlite3_total_changes64(db_.get()) - changes_before);
-    execution out;
-    out.results.push_back(statement_result{encode_rows(stmt, sql, values), 0});
-    return out;
+    return outcome(stmt, sql, SQLITE_DONE, values, changes_before);
   }
 
   sqlite_engine& engine_;

@@ -157,6 +157,16 @@ TEST_CASE("mentions_word finds whole words only", "[exasim][statements]") {
   CHECK_FALSE(mentions_word("SELECT 1", "EXA_ALL_SESSIONS"));
 }
 
+TEST_CASE("starts_with_word reads the first word after blanks and comments",
+          "[exasim][statements]") {
+  CHECK(starts_with_word("select 1", "SELECT"));
+  CHECK(starts_with_word("  -- why\n /* note */ SELECT(1)", "SELECT"));
+  CHECK_FALSE(starts_with_word("SELECTED", "SELECT"));
+  CHECK_FALSE(starts_with_word("WITH x AS (SELECT 1) SELECT * FROM x", "SELECT"));
+  CHECK_FALSE(starts_with_word("/* unterminated SELECT", "SELECT"));
+  CHECK_FALSE(starts_with_word("", "SELECT"));
+}
+
 TEST_CASE("attributes apply writable values and report changes", "[exasim][attributes]") {
   attribute_set a;
   CHECK(a.autocommit());
