@@ -130,7 +130,7 @@ run_fuzz() { # $1: seconds per target; with 0, $2: seeded inputs per target (0: 
 check_format() {
   local files
   mapfile -t files < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null ||
-    find actors messages integration apps bench tests -name '*.[ch]pp')
+    find actors apps bench examples fuzz include integration messages proxy tests -name '*.[ch]pp')
   [ ${#files[@]} -eq 0 ] || clang-format --dry-run -Werror "${files[@]}"
   log "format check passed (${#files[@]} files)"
 }
