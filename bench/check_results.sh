@@ -84,6 +84,18 @@ if [ -n "$b1_variants" ]; then
   # Whether exasim and the clients were pinned to their own cores (or why not).
   grep -q '^- B1 layout: ' "$md" || problem "results.md does not say B1's machine layout"
   expect_table "B1 rows1000: p99_latency"
+  # The rounds (run_suite.sh --rounds): exapool has a row per round for each workload, session
+  # count and metric, and the targets pair them into that many per-round ratios.
+  b1_rounds=$(sed -n 's/^- B1 rounds: \([0-9]*\).*/\1/p' "$md")
+  if [ -z "$b1_rounds" ]; then
+    problem "results.md does not say how many B1 rounds ran"
+  elif wants b1; then
+    awk -F, -v n="$b1_rounds" '$1 == "B1" && $3 == "exapool" { count[$2 "," $4 "," $5]++ }
+      END { for (k in count) if (count[k] != n) bad = 1; exit bad }' "$csv" ||
+      problem "B1 exapool rows are not one per round ($b1_rounds rounds)"
+    grep -q "| physical_limit | .* | $b1_rounds: [0-9.]*–[0-9.]* |\$" "$md" ||
+      problem "results.md's targets do not pair $b1_rounds rounds against physical_limit"
+  fi
   expect_png b1_qps.png
   expect_png b1_p99.png
   expect_png b1_cpu.png

@@ -5,6 +5,7 @@
 # `./run.sh bench`, which installs and builds first.
 #
 #   bench/run_suite.sh [--quick] [--out=<dir>] [--build=<dir>] [--only=<parts>] [--seconds=<s>]
+#                      [--rounds=<n>]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,7 @@ out="$top/bench/results"
 build="$top/build"
 quick=0
 seconds=""
+rounds=""
 all_parts="wire,b1,b1_ts,b2,pool,hikari,scale,remote"
 parts="$all_parts"
 
@@ -29,6 +31,10 @@ usage: bench/run_suite.sh [options]
                    scale: B5, threads and memory with 1,000 pooled connections;
                    remote: R1, remote sessions against local ones)
   --seconds=<s>    measured seconds per case for W and B1 (default 2; --quick: 0.2)
+  --rounds=<n>     B1 rounds, 1 to 20 (default 5; --quick: 1): round 1 measures every variant,
+                   rounds 2..n again exapool, the physical limit and ExasolPool, the C++ and
+                   the TypeScript program taking turns; results.md shows medians, and each
+                   target the median of its per-round ratios with their range
 EOF
 }
 
@@ -46,6 +52,7 @@ parse_arguments() {
     --build=?*) build="${arg#--build=}" ;;
     --only=?*) parts="${arg#--only=}" ;;
     --seconds=?*) seconds="${arg#--seconds=}" ;;
+    --rounds=?*) rounds="${arg#--rounds=}" ;;
     --help | -h)
       usage
       exit 0
@@ -68,6 +75,10 @@ parse_arguments() {
     say "--seconds: not a number of seconds: $seconds"
     exit 2
   fi
+  if [ -n "$rounds" ] && ! { [[ "$rounds" =~ ^[0-9]+$ ]] && ((rounds >= 1 && rounds <= 20)); }; then
+    say "--rounds: not a number of rounds from 1 to 20: $rounds"
+    exit 2
+  fi
   mkdir -p "$out" || die "cannot create the output directory $out"
   out=$(cd "$out" && pwd)
   [ -d "$build" ] || die "no build directory $build (build first, or ./run.sh bench)"
@@ -80,6 +91,7 @@ wants() { [[ ",$parts," == *",$1,"* ]]; }
 set_sizes() {
   if [ "$quick" = 1 ]; then
     seconds=${seconds:-0.2}
+    rounds=${rounds:-1}
     b1_sessions="1,8"
     wire_args=(--bench.rows=2000)
     b2_args=(--bench.opens=2 --bench.borrows=20 --bench.seed-latency=50ms)
@@ -90,6 +102,7 @@ set_sizes() {
     remote_args=(--bench.sessions=1,8 --bench.seconds=0.2)
   else
     seconds=${seconds:-2}
+    rounds=${rounds:-5}
     b1_sessions="1,8,32,128"
     wire_args=(--bench.rows=100000)
     b2_args=(--bench.opens=20 --bench.borrows=20000 --bench.seed-latency=1s)
@@ -176,6 +189,7 @@ write_machine() {
     [ "$quick" = 0 ] || size="--quick (tiny sizes: the figures mean nothing)"
     echo "run=$size, parts $parts, $seconds s per W/B1 case"
     echo "B1 layout=$b1_layout"
+    echo "B1 rounds=$rounds (round 1: every variant; rounds 2-$rounds: exapool, physical_limit and ts_exasolpool, taking turns; medians shown)"
   } >"$out/machine.txt"
 }
 
@@ -249,21 +263,54 @@ run_wire() {
   require_rows wire W cpp_client ts_driver
 }
 
-run_b1() {
-  start_exasim
+# One B1 round of each program that runs. $1: the round (1: every C++ variant; later rounds
+# only those the targets compare, so that a round costs about a minute). A variant's rows of
+# round k are its k-th rows in the CSV: report.js pairs them into per-round ratios.
+run_b1_round() {
+  local round=$1 suffix="" variants=()
+  if [ "$round" -gt 1 ]; then
+    suffix="_r$round"
+    variants=(--bench.variants=exapool,physical_limit)
+  fi
   if wants b1; then
-    step b1 "${client_pin[@]}" "$build/bench/end_to_end_bench" --bench.dsn="127.0.0.1:$sim_port" --bench.wss \
-      --bench.fingerprint="$sim_fingerprint" --bench.sessions="$b1_sessions" \
-      --bench.seconds="$seconds" --bench.csv="$csv"
-    require_rows b1 B1 exapool no_pool lock_seed lock_tuned physical_limit physical_limit_8
+    step "b1$suffix" "${client_pin[@]}" "$build/bench/end_to_end_bench" --bench.dsn="127.0.0.1:$sim_port" \
+      --bench.wss --bench.fingerprint="$sim_fingerprint" --bench.sessions="$b1_sessions" \
+      --bench.seconds="$seconds" "${variants[@]}" --bench.csv="$csv"
+    if [ "$round" = 1 ]; then
+      require_rows "b1$suffix" B1 exapool no_pool lock_seed lock_tuned physical_limit physical_limit_8
+    fi
   fi
   if wants b1_ts; then
-    step b1_ts "${client_pin[@]}" node "$top/bench/peers/exasolpool_bench.js" --dsn="$sim_dsn" \
+    step "b1_ts$suffix" "${client_pin[@]}" node "$top/bench/peers/exasolpool_bench.js" --dsn="$sim_dsn" \
       --fingerprint="$sim_fingerprint" --sessions="$b1_sessions" --seconds="$seconds" \
       "${ts_args[@]}" --csv="$csv"
-    require_rows b1_ts B1 ts_exasolpool
+    require_rows "b1_ts$suffix" B1 ts_exasolpool
+  fi
+}
+
+run_b1() {
+  start_exasim
+  local round
+  for round in $(seq 1 "$rounds"); do run_b1_round "$round"; done
+  if [ "$rounds" -gt 1 ]; then
+    if wants b1; then require_rounds B1 exapool physical_limit; fi
+    if wants b1_ts; then require_rounds B1 ts_exasolpool; fi
   fi
   stop_exasim
+}
+
+# After the rounds: each named variant has a row per round for every workload, session count
+# and metric (a round that wrote fewer rows would pair the wrong figures into ratios).
+require_rounds() {
+  local benchmark=$1 variant
+  shift
+  for variant in "$@"; do
+    awk -F, -v b="$benchmark" -v v="$variant" -v n="$rounds" '
+      $1 == b && $3 == v { count[$2 "," $4 "," $5]++ }
+      END { for (k in count) if (count[k] != n) { print k ": " count[k]; bad = 1 }; exit bad }' \
+      "$csv" >"$out/logs/rounds.txt" ||
+      die "$benchmark variant $variant lacks rows of some of the $rounds rounds: $(head -3 "$out/logs/rounds.txt")"
+  done
 }
 
 # B5: 1,000 pooled connections (--quick: 50) to an exasim of their own, over wss as B1, with the

@@ -68,6 +68,25 @@ function readRows(csvPath) {
   });
 }
 
+// B1 runs in rounds (run_suite.sh --rounds): a variant's k-th row of one workload, session
+// count and metric is its round k. The tables show the median of the rounds; each row keeps
+// its rounds' values in order (rounds) for the targets' per-round ratios.
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function collapseRounds(rows) {
+  const byKey = new Map();
+  for (const r of rows) {
+    const key = [r.benchmark, r.workload, r.variant, r.sessions, r.metric].join('|');
+    if (!byKey.has(key)) byKey.set(key, { ...r, rounds: [] });
+    byKey.get(key).rounds.push(r.value);
+  }
+  return [...byKey.values()].map((r) => ({ ...r, value: median(r.rounds) }));
+}
+
 function unique(values) {
   return [...new Set(values)];
 }
@@ -140,30 +159,43 @@ function ratioTable(rows) {
   });
 }
 
+// exapool's figure ÷ the variant's, round by round (a variant measured in fewer rounds pairs
+// with exapool's first ones, from the same program run): their median and range.
+function roundRatios(mine, theirs) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(mine.length, theirs.length); ++i)
+    if (theirs[i] !== 0) ratios.push(mine[i] / theirs[i]);
+  return ratios;
+}
+
 function targetLines(rows) {
   const lines = [];
   const b1 = rows.filter((r) => r.benchmark === 'B1');
   for (const t of TARGETS) {
     for (const workload of t.workloads) {
-      const cells = cellMap(b1.filter((r) => r.workload === workload && r.metric === t.metric));
+      const ofWorkload = b1.filter((r) => r.workload === workload && r.metric === t.metric);
+      const rounds = new Map(ofWorkload.map((r) => [`${r.variant}|${r.sessions}`, r.rounds]));
       for (const sessions of t.sessions) {
-        const mine = cells.get(`exapool|${sessions}`);
-        const theirs = cells.get(`${t.variant}|${sessions}`);
-        if (mine === undefined || theirs === undefined || theirs === 0) continue;
-        const ratio = mine / theirs;
+        const mine = rounds.get(`exapool|${sessions}`);
+        const theirs = rounds.get(`${t.variant}|${sessions}`);
+        if (mine === undefined || theirs === undefined) continue;
+        const ratios = roundRatios(mine, theirs);
+        if (ratios.length === 0) continue;
+        const ratio = median(ratios);
+        const range = `${ratios.length}: ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
         const bound = t.atLeast !== undefined ? `≥ ${t.atLeast}x` : `≤ ${t.atMost.toFixed(2)}x`;
         const met = t.atLeast !== undefined ? ratio >= t.atLeast : ratio <= t.atMost;
         const by = t.atLeast !== undefined ? t.atLeast - ratio : ratio - t.atMost;
         const verdict = met ? 'met' : `missed by ${by.toFixed(2)}`;
-        const fields = [t.issue, workload, sessions, t.metric, t.variant, `${ratio.toFixed(2)}x`, bound, verdict];
+        const fields = [t.issue, workload, sessions, t.metric, t.variant, `${ratio.toFixed(2)}x`, bound, verdict, range];
         lines.push(`| ${fields.join(' | ')} |`);
       }
     }
   }
   if (lines.length === 0) return '';
   const header = [
-    '| issue | workload | sessions | metric | against | exapool ÷ it | target | |',
-    '|---:|---|---:|---|---|---:|---:|---|',
+    '| issue | workload | sessions | metric | against | exapool ÷ it (median) | target | | rounds: range |',
+    '|---:|---|---:|---|---|---:|---:|---|---|',
   ];
   return [...header, ...lines].join('\n');
 }
@@ -241,6 +273,9 @@ function writeMarkdown(rows, machinePath, outDir) {
     md.push(
       '## Targets (B1: queries per second, and client CPU per statement; measured, not asserted)',
       '',
+      'Each ratio is the median of the per-round ratios (exapool ÷ the variant in the same round);',
+      'the last column gives how many rounds and their lowest and highest ratio.',
+      '',
       targets,
       '',
     );
@@ -311,7 +346,7 @@ function main() {
   const [csvPath, machinePath, outDir] = process.argv.slice(2);
   if (!outDir) fail('usage: report.js <results.csv> <machine.txt> <out dir>');
   fs.mkdirSync(outDir, { recursive: true });
-  const rows = readRows(csvPath);
+  const rows = collapseRounds(readRows(csvPath));
   if (rows.length === 0) fail(`${csvPath} holds no rows`);
   writeMarkdown(rows, machinePath, outDir);
   writePlotData(rows, outDir);
