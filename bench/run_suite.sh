@@ -173,7 +173,10 @@ write_machine() {
   cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
   mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null || true)
   commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  if [ -n "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  # Changes to the code measured, not the suite's own output (bench/results and this run's
+  # README section are tracked, and rewritten by every full run).
+  if [ -n "$(git -C "$top" status --porcelain --untracked-files=no -- . ':(exclude)bench/results' \
+    ':(exclude)bench/README.md' 2>/dev/null)" ]; then
     commit="$commit (with uncommitted changes)"
   fi
   {
