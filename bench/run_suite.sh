@@ -106,7 +106,7 @@ set_sizes() {
     b1_sessions="1,8,32,128"
     wire_args=(--bench.rows=100000)
     b2_args=(--bench.opens=20 --bench.borrows=20000 --bench.seed-latency=1s)
-    pool_args=(--cycles=1000000 --repeat=2 --borrowers=8,32,64,1000,10000 --waiters=1000,10000,100000)
+    pool_args=(--cycles=1000000 --repeat=3 --borrowers=8,32,64,1000,10000 --waiters=1000,10000,100000)
     hikari_args=(--threads=8,32,64,1000,10000 --seconds=3 --warmup=1)
     ts_args=(--warmup=0.5)
     scale_connections=1000
