@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace exapool {
@@ -97,10 +98,10 @@ public:
   // After the loop's threads joined: nothing fires any more, pending events are dropped, and
   // calls made while they drop (actors ending) are ignored.
   void unbind() {
-    unbound_.store(true, std::memory_order_release);
     std::vector<clock_op> dropped;
     {
       std::lock_guard<std::mutex> guard{ops_mtx_};
+      unbound_ = true;
       dropped.swap(pending_);
     }
     dropped.clear();
@@ -183,19 +184,20 @@ private:
     return caf::strong_actor_ptr{self->ctrl()};
   }
 
+  // Checks unbound_ and posts under the lock unbind() takes: the scheduler destroys the loop
+  // right after unbind(), and a detached actor may still call in then (CAF unregisters an
+  // actor before it cancels its timeouts). An op refused here is destroyed after the lock is
+  // released (a parameter outlives the function's locals): it may end an actor that calls in.
   void push(clock_op op) {
-    if (unbound_.load(std::memory_order_acquire))
+    std::lock_guard<std::mutex> guard{ops_mtx_};
+    if (unbound_)
       return;
-    bool post_apply = false;
-    {
-      std::lock_guard<std::mutex> guard{ops_mtx_};
-      pending_.push_back(std::move(op));
-      has_pending_.store(true, std::memory_order_release);
-      if (!apply_posted_ && !in_batch_of(owner_))
-        post_apply = apply_posted_ = true;
+    pending_.push_back(std::move(op));
+    has_pending_.store(true, std::memory_order_release);
+    if (!apply_posted_ && !in_batch_of(owner_)) {
+      apply_posted_ = true;
+      net::post(ex_, [this] { flush(); }); // never runs inline, so the lock is not re-entered
     }
-    if (post_apply)
-      net::post(ex_, [this] { flush(); });
   }
 
   // With state_mtx_ held, as everything below.
@@ -252,8 +254,8 @@ private:
 
   net::any_io_executor ex_;
   const void* owner_ = nullptr;
-  std::atomic<bool> unbound_{false};
-  std::mutex ops_mtx_; // pending_, apply_posted_
+  std::mutex ops_mtx_; // unbound_, pending_, apply_posted_
+  bool unbound_ = false;
   std::vector<clock_op> pending_;
   bool apply_posted_ = false;
   std::atomic<bool> has_pending_{false};
@@ -292,7 +294,7 @@ public:
     if (in_batch_of(this))
       current_batch->jobs.push_back(job);
     else
-      net::post(loop_->executor(), job_handler{this, job});
+      post_from_outside(job);
   }
 
   loop_clock& clock() noexcept override { return clock_; }
@@ -311,13 +313,30 @@ public:
     std::promise<void> drained;
     net::post(loop_->executor(), [&drained] { drained.set_value(); });
     drained.get_future().wait();
-    stopped_.store(true, std::memory_order_release);
+    stopped_.store(true); // sequentially consistent: see post_from_outside
     loop_->stop_and_join();
     clock_.unbind();
+    while (posting_.load() != 0)
+      std::this_thread::yield();
     loop_.reset(); // destroys the handlers still queued: their jobs are cleaned up
   }
 
 private:
+  // A thread outside the loop (a detached actor, a caller) may enqueue while stop() runs: CAF
+  // counts an actor as done before its cleanup ends. posting_ covers the stopped_ check and the
+  // post, and stop() waits for it to drop to 0 before it destroys the loop; both sides store,
+  // then load (sequentially consistent), so either the job sees stopped_ or stop() sees it.
+  void post_from_outside(caf::resumable* job) {
+    posting_.fetch_add(1);
+    if (stopped_.load()) {
+      posting_.fetch_sub(1);
+      cleanup_and_release(job);
+      return;
+    }
+    net::post(loop_->executor(), job_handler{this, job});
+    posting_.fetch_sub(1);
+  }
+
   // A chain of messages that never ends must not keep the sockets waiting: after this many
   // jobs the rest of a batch goes back to Asio's queue.
   static constexpr std::size_t max_batch = 64;
@@ -371,6 +390,7 @@ private:
   loop_clock clock_;
   std::unique_ptr<exasol::io_threads> loop_;
   std::atomic<bool> stopped_{false};
+  std::atomic<int> posting_{0}; // threads in post_from_outside
 };
 
 void loop_unit::exec_later(caf::resumable* job) {
