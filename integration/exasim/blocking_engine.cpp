@@ -30,8 +30,7 @@ template <class Result> Result failure(const std::exception& e) {
     return internal_error(e);
 }
 
-// Runs `work` on a worker and hands its result to `completion` there; an exception becomes an
-// internal error, so the completion always runs.
+// `work`'s result, or what a call that threw completes with.
 template <class Result, class Work> Result guarded(Work& work) {
   try {
     return work();
@@ -40,6 +39,8 @@ template <class Result, class Work> Result guarded(Work& work) {
   }
 }
 
+// Runs `work` on a worker and hands its result to `completion` there; an exception becomes an
+// internal error, so the completion always runs.
 template <class Work, class Result>
 void run_on(boost::asio::thread_pool& workers, Work work, done<Result> completion) {
   boost::asio::post(workers,
