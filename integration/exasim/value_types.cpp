@@ -296,6 +296,8 @@ boost::json::value encode_value(const raw_value& v, const exa_type& t) {
   case kind::date:
     break;
   }
+  if (v.cls == raw_value::storage::text) // most values: no copy on the way
+    return boost::json::string(std::string_view(v.bytes));
   return boost::json::string(as_text(v));
 }
 

@@ -1,6 +1,7 @@
 #include "integration/front/protocol.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 
 namespace exafront {
@@ -12,6 +13,17 @@ void truncate_rows(result_set& rows, std::size_t max_rows) {
   for (auto& column : rows.data)
     column.resize(max_rows);
   rows.num_rows = max_rows;
+}
+
+// One value in JSON, through the library's serializer (no string allocated per value).
+void append_json(std::string& out, boost::json::serializer& serializer,
+                 const boost::json::value& v) {
+  serializer.reset(&v);
+  char buffer[512];
+  while (!serializer.done()) {
+    auto piece = serializer.read(buffer, sizeof buffer);
+    out.append(piece.data(), piece.size());
+  }
 }
 
 } // namespace
@@ -103,11 +115,11 @@ boost::json::object result_store::encode(statement_result result, std::int64_t m
   return {{"resultType", "resultSet"}, {"resultSet", std::move(set)}};
 }
 
-std::optional<boost::json::object> result_store::fetch(std::int64_t handle, std::uint64_t start,
-                                                       std::uint64_t num_bytes) const {
+bool result_store::fetch(std::int64_t handle, std::uint64_t start, std::uint64_t num_bytes,
+                         std::string& out) const {
   auto it = sets_.find(handle);
   if (it == sets_.end())
-    return std::nullopt;
+    return false;
   const result_set& rows = *it->second.rows;
   std::size_t first = start < rows.num_rows ? static_cast<std::size_t>(start) : rows.num_rows;
   std::size_t last = first;
@@ -121,11 +133,22 @@ std::optional<boost::json::object> result_store::fetch(std::int64_t handle, std:
     used += row_bytes;
     ++last;
   }
-  boost::json::array data;
-  for (const auto& column : rows.data)
-    data.push_back(boost::json::array(column.begin() + static_cast<std::ptrdiff_t>(first),
-                                      column.begin() + static_cast<std::ptrdiff_t>(last)));
-  return boost::json::object{{"numRows", last - first}, {"data", std::move(data)}};
+  out.reserve(out.size() + used + 64);
+  out += "{\"numRows\":";
+  out += std::to_string(last - first);
+  out += ",\"data\":[";
+  boost::json::serializer serializer;
+  for (std::size_t c = 0; c < rows.data.size(); ++c) {
+    out += c == 0 ? "[" : ",[";
+    for (std::size_t r = first; r < last; ++r) {
+      if (r != first)
+        out += ',';
+      append_json(out, serializer, rows.data[c][r]);
+    }
+    out += ']';
+  }
+  out += "]}";
+  return true;
 }
 
 std::optional<boost::json::object> result_store::header(std::int64_t handle) const {

@@ -459,14 +459,17 @@ void session_core::cmd_fetch(const json::object& request) {
   if (request.contains("numBytes") && (!budget || *budget <= 0))
     return respond(bad_request("fetch: numBytes must be a positive integer"));
   auto bytes = std::min<std::int64_t>(budget.value_or(5 << 20), max_fetch_bytes);
-  auto chunk = results_.fetch(*handle, static_cast<std::uint64_t>(*start),
-                              static_cast<std::uint64_t>(bytes));
-  if (!chunk)
+  std::string text = R"({"status":"ok","responseData":)";
+  if (!results_.fetch(*handle, static_cast<std::uint64_t>(*start),
+                      static_cast<std::uint64_t>(bytes), text))
     return respond(
         bad_request("fetch: result set handle " + std::to_string(*handle) + " is not open"));
-  json::object response = ok_response();
-  response["responseData"] = std::move(*chunk);
-  respond(std::move(response));
+  // The chunk is JSON text already: only the attributes the request changed join it.
+  if (auto changed = finish_request(); !changed.empty())
+    text += ",\"attributes\":" + json::serialize(changed);
+  text += '}';
+  send_text(std::move(text));
+  send_deferred();
 }
 
 void session_core::cmd_close_result_set(const json::object& request) {
@@ -719,17 +722,11 @@ void session_core::begin_request() {
   attributes_before_ = attributes_;
 }
 
-void session_core::respond(json::object response) {
+json::object session_core::finish_request() {
+  json::object changed;
   if (phase_ == phase::logged_in) {
-    json::object changed =
-        attributes_before_ ? attributes_.changed_since(*attributes_before_) : json::object();
-    if (!changed.empty()) {
-      auto& reported = response["attributes"];
-      if (!reported.is_object())
-        reported = json::object();
-      for (auto& [name, value] : changed)
-        reported.get_object()[name] = value;
-    }
+    if (attributes_before_)
+      changed = attributes_.changed_since(*attributes_before_);
     if (session_id_ != 0) {
       state_->set_current_schema(session_id_, attributes_.current_schema());
       state_->set_query_timeout(session_id_, attributes_.query_timeout_seconds());
@@ -737,19 +734,38 @@ void session_core::respond(json::object response) {
   }
   attributes_before_.reset();
   busy_ = false;
+  return changed;
+}
+
+void session_core::respond(json::object response) {
+  if (auto changed = finish_request(); !changed.empty()) {
+    auto& reported = response["attributes"];
+    if (!reported.is_object())
+      reported = json::object();
+    for (auto& [name, value] : changed)
+      reported.get_object()[name] = value;
+  }
   send(response);
+  send_deferred();
+}
+
+void session_core::send_deferred() {
   for (const auto& answer : deferred_)
     send(answer);
   deferred_.clear();
 }
 
 void session_core::send(const json::object& message) {
+  if (!closed_)
+    send_text(json::serialize(message));
+}
+
+void session_core::send_text(std::string text) {
   if (closed_)
     return;
   auto connection = connection_.lock();
   if (!connection)
     return;
-  std::string text = json::serialize(message);
   if (compression_)
     connection->send(exasol::codec::zlib_compress(text), true);
   else

@@ -87,8 +87,12 @@ private:
   template <class T> done<T> on_strand(std::function<void(T)> then);
 
   void begin_request();
+  // Ends the request in flight: the attributes it changed (none before login).
+  boost::json::object finish_request();
   void respond(boost::json::object response);
+  void send_deferred();
   void send(const boost::json::object& message);
+  void send_text(std::string text);
   void protocol_violation(const std::string& text);
   std::string suffix() const;
 

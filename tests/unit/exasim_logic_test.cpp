@@ -5,6 +5,7 @@
 #include "integration/front/attributes.hpp"
 #include "integration/front/protocol.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
@@ -253,38 +254,75 @@ TEST_CASE("results below 1000 rows go inline, from 1000 rows on behind a handle"
   CHECK(limited.at("resultSet").at("numRows") == 3);
 }
 
+// The store's fetch text, parsed; nullopt for an unknown handle (and then nothing written).
+std::optional<json::object> fetch_json(const result_store& store, std::int64_t handle,
+                                       std::uint64_t start, std::uint64_t num_bytes) {
+  std::string text = "unchanged";
+  if (!store.fetch(handle, start, num_bytes, text)) {
+    CHECK(text == "unchanged");
+    return std::nullopt;
+  }
+  REQUIRE(text.rfind("unchanged", 0) == 0); // appended, not replaced
+  return json::parse(text.substr(9)).as_object();
+}
+
 TEST_CASE("fetch honours startPosition and numBytes with at least one row", "[exasim][results]") {
   result_store store;
   auto handle =
       store.encode({numbered_rows(5000), 0}).at("resultSet").at("resultSetHandle").as_int64();
-  auto all = store.fetch(handle, 0, 64u << 20);
+  auto all = fetch_json(store, handle, 0, 64u << 20);
   REQUIRE(all);
   CHECK(all->at("numRows") == 5000);
-  auto tiny = store.fetch(handle, 4998, 1);
+  auto tiny = fetch_json(store, handle, 4998, 1);
   REQUIRE(tiny);
   CHECK(tiny->at("numRows") == 1);
   CHECK(tiny->at("data").at(0).at(0) == 4998);
   std::size_t fetched = 0, chunks = 0;
   while (fetched < 5000) {
-    auto chunk = store.fetch(handle, fetched, 8192);
+    auto chunk = fetch_json(store, handle, fetched, 8192);
     REQUIRE(chunk);
-    auto n = chunk->at("numRows").as_uint64();
+    auto n = chunk->at("numRows").to_number<std::uint64_t>();
     REQUIRE(n > 0);
     CHECK(chunk->at("data").at(1).at(0) == json::string("row-" + std::to_string(fetched)));
     fetched += n;
     ++chunks;
   }
   CHECK(chunks > 3);
-  CHECK(store.fetch(handle, 5000, 100)->at("numRows") == 0);
+  CHECK(fetch_json(store, handle, 5000, 100)->at("numRows") == 0);
   auto header = store.header(handle);
   REQUIRE(header);
   CHECK(header->at("resultSet").at("numRows") == 5000);
   CHECK(header->at("resultSet").at("resultSetHandle") == handle);
   CHECK_FALSE(header->at("resultSet").as_object().contains("data"));
   CHECK(store.close(handle) != nullptr);
-  CHECK_FALSE(store.fetch(handle, 0, 100));
+  CHECK_FALSE(fetch_json(store, handle, 0, 100));
   CHECK(store.close(handle) == nullptr);
   CHECK_FALSE(store.header(handle));
+}
+
+TEST_CASE("fetch writes every kind of value as JSON that parses back to it", "[exasim][results]") {
+  result_store store;
+  result_set rows = numbered_rows(1000);
+  std::string long_text(2000, 'x'); // longer than one read of the serializer
+  long_text += "\"quoted\"\n\ttab \\ \u00e9 \x01";
+  rows.data[1][3] = json::string(long_text);
+  rows.data[1][4] = nullptr;
+  rows.data[0][5] = 1.5;
+  rows.data[0][6] = true;
+  rows.data[0][7] = -9223372036854775807LL - 1;
+  auto handle = store.encode({rows, 0}).at("resultSet").at("resultSetHandle").as_int64();
+  auto chunk = fetch_json(store, handle, 3, 64u << 20);
+  REQUIRE(chunk);
+  CHECK(chunk->at("numRows") == 997);
+  const auto& data = chunk->at("data").as_array();
+  REQUIRE(data.size() == 2);
+  CHECK(data.at(1).at(0) == json::string(long_text));
+  CHECK(data.at(1).at(1).is_null());
+  CHECK(data.at(0).at(2) == 1.5);
+  CHECK(data.at(0).at(3) == true);
+  CHECK(data.at(0).at(4) == (-9223372036854775807LL - 1));
+  CHECK(data.at(0).at(996) == 999);
+  CHECK(data.at(1).at(996) == json::string("row-999"));
 }
 
 TEST_CASE("open results are accounted until closed or their store ends", "[exasim][results]") {
@@ -301,7 +339,7 @@ TEST_CASE("open results are accounted until closed or their store ends", "[exasi
     CHECK(store.held_rows() == 5000);
     CHECK(memory->bytes > 5000 * 10);
     CHECK(memory->bytes == store.held_bytes());
-    store.fetch(first, 0, 64u << 20); // reading does not free: the client may read again
+    fetch_json(store, first, 0, 64u << 20); // reading does not free: the client may read again
     CHECK(memory->rows == 5000);
     auto closed = store.close(first);
     REQUIRE(closed);
