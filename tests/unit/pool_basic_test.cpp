@@ -164,6 +164,49 @@ TEST_CASE_METHOD(fixture, "pool: waiters are served in FIFO order", "[pool]") {
   CHECK(s.wait_p99 <= s.wait_max);
 }
 
+TEST_CASE_METHOD(fixture, "pool: waiters that give up leave the queue, the rest are served in order",
+                 "[pool]") {
+  auto pool = start(small_pool(1));
+  caf::scoped_actor holder{sys};
+  auto held = must_borrow(holder, pool);
+  std::vector<std::unique_ptr<caf::scoped_actor>> waiters;
+  std::vector<decltype(holder->request(pool, hang_guard, borrow_atom::value))> pending;
+  for (int i = 0; i < 5; ++i) {
+    waiters.push_back(std::make_unique<caf::scoped_actor>(sys));
+    pending.push_back((*waiters.back())->request(pool, hang_guard, borrow_atom::value));
+  }
+  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 5; });
+  // The first and a middle one give up: their borrows fail, the others keep their places.
+  for (std::size_t quitter : {std::size_t{0}, std::size_t{2}}) {
+    (*waiters[quitter])->send(pool, abort_atom::value);
+    bool failed = false;
+    pending[quitter].receive([&](lease&) { FAIL("waiter " << quitter << " got a lease"); },
+                             [&](caf::error&) { failed = true; });
+    CHECK(failed);
+  }
+  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 3; });
+  give_back(holder, pool, held);
+  for (std::size_t i : {std::size_t{1}, std::size_t{3}, std::size_t{4}}) {
+    lease got;
+    pending[i].receive([&](lease& l) { got = l; },
+                       [&](caf::error& e) { FAIL("waiter " << i << ": " << to_string(e)); });
+    REQUIRE(got.id != 0);
+    give_back(*waiters[i], pool, got);
+  }
+  // The queue emptied: a later wait starts afresh and is served too.
+  held = must_borrow(holder, pool);
+  auto late = (*waiters[1])->request(pool, hang_guard, borrow_atom::value);
+  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 1; });
+  give_back(holder, pool, held);
+  lease got;
+  late.receive([&](lease& l) { got = l; },
+               [&](caf::error& e) { FAIL("late waiter: " << to_string(e)); });
+  REQUIRE(got.id != 0);
+  give_back(*waiters[1], pool, got);
+  auto s = shutdown(holder, pool);
+  CHECK(s.borrowed == 6); // the holder twice, waiters 1, 3 and 4, then 1 again
+}
+
 TEST_CASE_METHOD(fixture, "pool: acquire timeout names the counts", "[pool]") {
   auto config = small_pool(1);
   config.acquire_timeout = 50ms;
