@@ -164,7 +164,8 @@ TEST_CASE_METHOD(fixture, "pool: waiters are served in FIFO order", "[pool]") {
   CHECK(s.wait_p99 <= s.wait_max);
 }
 
-TEST_CASE_METHOD(fixture, "pool: waiters that give up leave the queue, the rest are served in order",
+TEST_CASE_METHOD(fixture,
+                 "pool: waiters that give up leave the queue, the rest are served in order",
                  "[pool]") {
   auto pool = start(small_pool(1));
   caf::scoped_actor holder{sys};
