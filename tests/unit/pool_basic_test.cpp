@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 using namespace pool_test;
@@ -18,6 +20,35 @@ pool_config small_pool(std::size_t max_size) {
   c.max_size = max_size;
   c.validation_bypass = std::chrono::hours(1); // no SELECT 1 unless a test asks for it
   return c;
+}
+
+using borrow_handle = decltype(std::declval<caf::scoped_actor&>()->request(
+    std::declval<const pool_actor&>(), hang_guard, borrow_atom::value));
+
+// Borrowers, each with a borrow queued at the pool (in this order) until it is served.
+struct queued_borrowers {
+  std::vector<std::unique_ptr<caf::scoped_actor>> actors;
+  std::vector<borrow_handle> pending;
+};
+
+queued_borrowers queue_borrowers(caf::actor_system& sys, caf::scoped_actor& watcher,
+                                 const pool_actor& pool, std::size_t n) {
+  queued_borrowers q;
+  for (std::size_t i = 0; i < n; ++i) {
+    q.actors.push_back(std::make_unique<caf::scoped_actor>(sys));
+    q.pending.push_back((*q.actors.back())->request(pool, hang_guard, borrow_atom::value));
+  }
+  wait_for(watcher, pool, [n](const pool_stats& s) { return s.waiting == n; });
+  return q;
+}
+
+// The lease a queued borrow was answered with; fails the test on an error.
+lease served(borrow_handle& pending, const std::string& who) {
+  lease got;
+  pending.receive([&](lease& l) { got = l; },
+                  [&](caf::error& e) { FAIL(who << ": " << to_string(e)); });
+  REQUIRE(got.id != 0);
+  return got;
 }
 
 } // namespace
@@ -137,23 +168,14 @@ TEST_CASE_METHOD(fixture, "pool: waiters are served in FIFO order", "[pool]") {
   auto pool = start(small_pool(1));
   caf::scoped_actor holder{sys};
   auto held = must_borrow(holder, pool);
-  std::vector<std::unique_ptr<caf::scoped_actor>> waiters;
-  std::vector<decltype(holder->request(pool, hang_guard, borrow_atom::value))> pending;
-  for (int i = 0; i < 5; ++i) {
-    waiters.push_back(std::make_unique<caf::scoped_actor>(sys));
-    pending.push_back((*waiters.back())->request(pool, hang_guard, borrow_atom::value));
-  }
-  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 5; });
+  auto waiters = queue_borrowers(sys, holder, pool, 5);
   give_back(holder, pool, held);
   // Each waiter in turn gets the one connection and gives it back; a waiter served out of
   // order would leave the next receive without a lease until the hang guard fails it.
-  for (std::size_t i = 0; i < waiters.size(); ++i) {
-    lease got;
-    pending[i].receive([&](lease& l) { got = l; },
-                       [&](caf::error& e) { FAIL("waiter " << i << ": " << to_string(e)); });
-    REQUIRE(got.id != 0);
-    CHECK(stats(*waiters[i], pool).waiting == waiters.size() - i - 1);
-    give_back(*waiters[i], pool, got);
+  for (std::size_t i = 0; i < waiters.actors.size(); ++i) {
+    auto got = served(waiters.pending[i], "waiter " + std::to_string(i));
+    CHECK(stats(*waiters.actors[i], pool).waiting == waiters.actors.size() - i - 1);
+    give_back(*waiters.actors[i], pool, got);
   }
   auto s = shutdown(holder, pool);
   CHECK(s.opened == 1);
@@ -170,40 +192,26 @@ TEST_CASE_METHOD(fixture,
   auto pool = start(small_pool(1));
   caf::scoped_actor holder{sys};
   auto held = must_borrow(holder, pool);
-  std::vector<std::unique_ptr<caf::scoped_actor>> waiters;
-  std::vector<decltype(holder->request(pool, hang_guard, borrow_atom::value))> pending;
-  for (int i = 0; i < 5; ++i) {
-    waiters.push_back(std::make_unique<caf::scoped_actor>(sys));
-    pending.push_back((*waiters.back())->request(pool, hang_guard, borrow_atom::value));
-  }
-  wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 5; });
+  auto waiters = queue_borrowers(sys, holder, pool, 5);
   // The first and a middle one give up: their borrows fail, the others keep their places.
   for (std::size_t quitter : {std::size_t{0}, std::size_t{2}}) {
-    (*waiters[quitter])->send(pool, abort_atom::value);
-    bool failed = false;
-    pending[quitter].receive([&](lease&) { FAIL("waiter " << quitter << " got a lease"); },
-                             [&](caf::error&) { failed = true; });
-    CHECK(failed);
+    (*waiters.actors[quitter])->send(pool, abort_atom::value);
+    caf::error refused;
+    waiters.pending[quitter].receive([&](lease&) { FAIL("waiter " << quitter << " got a lease"); },
+                                     [&](caf::error& e) { refused = e; });
+    CHECK(code(refused) == pool_errc::statement_aborted); // at once, not the hang guard
   }
   wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 3; });
   give_back(holder, pool, held);
-  for (std::size_t i : {std::size_t{1}, std::size_t{3}, std::size_t{4}}) {
-    lease got;
-    pending[i].receive([&](lease& l) { got = l; },
-                       [&](caf::error& e) { FAIL("waiter " << i << ": " << to_string(e)); });
-    REQUIRE(got.id != 0);
-    give_back(*waiters[i], pool, got);
-  }
+  for (std::size_t i : {std::size_t{1}, std::size_t{3}, std::size_t{4}})
+    give_back(*waiters.actors[i], pool, served(waiters.pending[i], "waiter " + std::to_string(i)));
   // The queue emptied: a later wait starts afresh and is served too.
   held = must_borrow(holder, pool);
-  auto late = (*waiters[1])->request(pool, hang_guard, borrow_atom::value);
+  auto& late = *waiters.actors[1];
+  auto pending = late->request(pool, hang_guard, borrow_atom::value);
   wait_for(holder, pool, [](const pool_stats& s) { return s.waiting == 1; });
   give_back(holder, pool, held);
-  lease got;
-  late.receive([&](lease& l) { got = l; },
-               [&](caf::error& e) { FAIL("late waiter: " << to_string(e)); });
-  REQUIRE(got.id != 0);
-  give_back(*waiters[1], pool, got);
+  give_back(late, pool, served(pending, "late waiter"));
   auto s = shutdown(holder, pool);
   CHECK(s.borrowed == 6); // the holder twice, waiters 1, 3 and 4, then 1 again
 }
