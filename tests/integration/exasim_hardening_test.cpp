@@ -67,6 +67,36 @@ TEST_CASE("a huge feedbackInterval sends no flood of heartbeats", "[exasim][hard
   CHECK(attributes.at("attributes").at("feedbackInterval").as_int64() < 9300000000LL);
 }
 
+TEST_CASE("a fetch that changes attributes reports them beside its chunk", "[exasim][hardening]") {
+  exasim::server sim;
+  sim.start();
+  test_client c(sim.port(), false);
+  REQUIRE(ok(c.login("sys", "exasol")));
+  REQUIRE(ok(c.execute("CREATE TABLE t AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                       "FROM r WHERE i < 1200) SELECT i, 'row \"' || i || '\"' AS s FROM r")));
+  auto result = c.execute("SELECT i, s FROM t ORDER BY i");
+  auto handle = result.at("responseData").at("results").at(0).at("resultSet").at("resultSetHandle");
+  auto fetched = c.request({{"command", "fetch"},
+                            {"resultSetHandle", handle},
+                            {"startPosition", 1000},
+                            {"numBytes", 1 << 20},
+                            {"attributes", {{"queryTimeout", 7}}}});
+  REQUIRE(ok(fetched));
+  CHECK(fetched.at("attributes").at("queryTimeout") == 7);
+  const auto& data = fetched.at("responseData").at("data");
+  CHECK(fetched.at("responseData").at("numRows") == 200);
+  CHECK(data.at(0).at(0) == 1001);
+  CHECK(data.at(1).at(199) == "row \"1200\"");
+  // Without a change the chunk comes alone.
+  auto again = c.request({{"command", "fetch"},
+                          {"resultSetHandle", handle},
+                          {"startPosition", 1199},
+                          {"numBytes", 100}});
+  REQUIRE(ok(again));
+  CHECK_FALSE(again.contains("attributes"));
+  CHECK(again.at("responseData").at("data").at(0).at(0) == 1200);
+}
+
 TEST_CASE("negative and non-integer numbers are refused and the session goes on",
           "[exasim][hardening]") {
   exasim::server sim;
