@@ -53,8 +53,8 @@ using pending_wait = std::variant<caf::typed_response_promise<lease>, statement_
 
 // The queued borrows' promises by waiter id. The core numbers waiters one after the other and
 // serves the oldest first, so a deque indexed from the oldest open id finds each in O(1)
-// without a node per wait (a hash map's allocation and hashing were ~5 % of a queued borrow +
-// return cycle). Holes left by waiters that gave up are dropped once they reach the front.
+// without a node per wait (against a hash map: ~1 % of a queued borrow + return cycle, B3).
+// Holes left by waiters that gave up are dropped once they reach the front.
 class wait_table {
 public:
   void add(pool_core::waiter_id id, pending_wait wait) {

@@ -55,8 +55,8 @@ public:
 
   // Appends {"numRows":n,"data":[...]} to `out` for rows from `start` within about
   // `num_bytes` of JSON, at least one row while rows remain; false (and nothing appended) for
-  // an unknown handle. The rows are serialized straight from the store: a copy into a JSON
-  // tree first was a quarter of exasim's work per 1,000-row query.
+  // an unknown handle. The rows are serialized straight from the store, not copied into a
+  // JSON tree first (with two smaller changes: exasim's CPU per 1,000-row query 451 -> 391 µs).
   bool fetch(std::int64_t handle, std::uint64_t start, std::uint64_t num_bytes,
              std::string& out) const;
   // {"resultType":"resultSet","resultSet":{...}} without data for an open handle

@@ -20,8 +20,10 @@
 #include <thread>
 
 using exasim_test::eventually;
+using exasim_test::fetch_request;
 using exasim_test::first_value;
 using exasim_test::ok;
+using exasim_test::result_handle;
 using exasim_test::sql_code;
 using exasim_test::test_client;
 namespace json = boost::json;
@@ -74,13 +76,10 @@ TEST_CASE("a fetch that changes attributes reports them beside its chunk", "[exa
   REQUIRE(ok(c.login("sys", "exasol")));
   REQUIRE(ok(c.execute("CREATE TABLE t AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
                        "FROM r WHERE i < 1200) SELECT i, 'row \"' || i || '\"' AS s FROM r")));
-  auto result = c.execute("SELECT i, s FROM t ORDER BY i");
-  auto handle = result.at("responseData").at("results").at(0).at("resultSet").at("resultSetHandle");
-  auto fetched = c.request({{"command", "fetch"},
-                            {"resultSetHandle", handle},
-                            {"startPosition", 1000},
-                            {"numBytes", 1 << 20},
-                            {"attributes", {{"queryTimeout", 7}}}});
+  auto handle = result_handle(c.execute("SELECT i, s FROM t ORDER BY i"));
+  auto with_attributes = fetch_request(handle, 1000, 1 << 20);
+  with_attributes["attributes"] = {{"queryTimeout", 7}};
+  auto fetched = c.request(with_attributes);
   REQUIRE(ok(fetched));
   CHECK(fetched.at("attributes").at("queryTimeout") == 7);
   const auto& data = fetched.at("responseData").at("data");
@@ -88,10 +87,7 @@ TEST_CASE("a fetch that changes attributes reports them beside its chunk", "[exa
   CHECK(data.at(0).at(0) == 1001);
   CHECK(data.at(1).at(199) == "row \"1200\"");
   // Without a change the chunk comes alone.
-  auto again = c.request({{"command", "fetch"},
-                          {"resultSetHandle", handle},
-                          {"startPosition", 1199},
-                          {"numBytes", 100}});
+  auto again = c.request(fetch_request(handle, 1199, 100));
   REQUIRE(ok(again));
   CHECK_FALSE(again.contains("attributes"));
   CHECK(again.at("responseData").at("data").at(0).at(0) == 1200);
@@ -115,22 +111,12 @@ TEST_CASE("negative and non-integer numbers are refused and the session goes on"
   // fetch with absurd numbers: refused or clamped, never a crash or a giant allocation.
   REQUIRE(ok(c.execute("CREATE TABLE t AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
                        "FROM r WHERE i < 1500) SELECT i FROM r")));
-  auto result = c.execute("SELECT i FROM t");
-  auto handle = result.at("responseData").at("results").at(0).at("resultSet").at("resultSetHandle");
-  auto fetched = c.request({{"command", "fetch"},
-                            {"resultSetHandle", handle},
-                            {"startPosition", 0},
-                            {"numBytes", 1e300}});
+  auto handle = result_handle(c.execute("SELECT i FROM t"));
+  auto fetched = c.request(fetch_request(handle, 0, 1e300));
   REQUIRE(ok(fetched));
   CHECK(fetched.at("responseData").at("numRows") == 1500);
-  CHECK(sql_code(c.request({{"command", "fetch"},
-                            {"resultSetHandle", handle},
-                            {"startPosition", -1e300},
-                            {"numBytes", 100}})) == "00000");
-  auto beyond = c.request({{"command", "fetch"},
-                           {"resultSetHandle", handle},
-                           {"startPosition", 1e300},
-                           {"numBytes", 100}});
+  CHECK(sql_code(c.request(fetch_request(handle, -1e300, 100))) == "00000");
+  auto beyond = c.request(fetch_request(handle, 1e300, 100));
   REQUIRE(ok(beyond));
   CHECK(beyond.at("responseData").at("numRows") == 0);
   sim.set_query_latency(200ms);
@@ -336,20 +322,14 @@ TEST_CASE("closed results give their rows back", "[exasim][hardening]") {
   const std::string rows_200k =
       "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 200000) "
       "SELECT i, 'row-' || i AS label FROM r";
-  auto handle_of = [](const json::object& response) {
-    return response.at("responseData").at("results").at(0).at("resultSet").at("resultSetHandle");
-  };
   auto result = c.execute(rows_200k);
   REQUIRE(ok(result));
   CHECK(sim.stats().result_rows == 200000);
   CHECK(sim.stats().result_bytes > 200000 * 10);
-  auto chunk = c.request({{"command", "fetch"},
-                          {"resultSetHandle", handle_of(result)},
-                          {"startPosition", 0},
-                          {"numBytes", 1 << 20}});
+  auto chunk = c.request(fetch_request(result_handle(result), 0, 1 << 20));
   REQUIRE(ok(chunk));
   REQUIRE(ok(c.request(
-      {{"command", "closeResultSet"}, {"resultSetHandles", json::array{handle_of(result)}}})));
+      {{"command", "closeResultSet"}, {"resultSetHandles", json::array{result_handle(result)}}})));
   CHECK(sim.stats().result_rows == 0);
   CHECK(sim.stats().result_bytes == 0);
 

@@ -26,6 +26,22 @@ inline boost::json::value first_value(const boost::json::object& response) {
   return response.at("responseData").at("results").at(0).at("resultSet").at("data").at(0).at(0);
 }
 
+// The handle of the first result set (one of 1000 rows or more comes as a handle).
+inline boost::json::value result_handle(const boost::json::object& response) {
+  return response.at("responseData").at("results").at(0).at("resultSet").at("resultSetHandle");
+}
+
+// {"command":"fetch"} for `handle` from `start` within `num_bytes` (any JSON: tests send bad
+// values too).
+inline boost::json::object fetch_request(const boost::json::value& handle,
+                                         const boost::json::value& start,
+                                         const boost::json::value& num_bytes) {
+  return {{"command", "fetch"},
+          {"resultSetHandle", handle},
+          {"startPosition", start},
+          {"numBytes", num_bytes}};
+}
+
 // Polls `condition` every 10 ms for up to 10 s; the limit is only a hang guard.
 template <class Condition> bool eventually(Condition condition) {
   for (int i = 0; i < 1000; ++i) {
