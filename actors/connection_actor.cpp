@@ -317,7 +317,7 @@ caf::error refused_while_ending() {
 // hears connection_lost now, and the backend drops that call's socket; an idle open session
 // gets a proper disconnect; with nothing open the actor quits at once. The backend bounds the
 // close: a drop only waits for the client's strand to close the socket, a disconnect for the
-// client's socket_timeout (see exasol_backend.cpp, core::start_close).
+// client's socket_timeout (see integration/exasol_backend/exasol_backend.cpp, core::start_close).
 void end_after_close(connection_pointer self, caf::error reason) {
   auto& st = self->state;
   if (st.ending)
